@@ -13,4 +13,7 @@ pub struct Cli {
 
 /// The areas of the system.
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// The 1 m² road grid: build it, find cells.
+    Grid(crate::grid_cmd::GridArgs),
+}

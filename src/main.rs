@@ -1,10 +1,15 @@
 //! The `roadcode` command: wires the crates together behind one CLI.
 
+mod bench;
 mod cli;
+mod grid_cmd;
+mod progress;
 
 use std::process::ExitCode;
 
 use clap::Parser;
+
+use cli::{Cli, Command};
 
 fn main() -> ExitCode {
     match run() {
@@ -21,8 +26,9 @@ fn main() -> ExitCode {
 }
 
 fn run() -> anyhow::Result<ExitCode> {
-    let cli = cli::Cli::parse();
-    match cli.command {}
+    match Cli::parse().command {
+        Command::Grid(args) => grid_cmd::run(args),
+    }
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {

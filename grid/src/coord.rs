@@ -40,7 +40,7 @@ impl Wgs84 {
 }
 
 /// A UTM zone: its number (1–60) and hemisphere. Displays as `51N`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct UtmZone {
     number: u8,
     north: bool,

@@ -4,8 +4,20 @@
 //! It does no I/O: callers hand it bytes and get values back.
 #![deny(missing_docs)]
 
+mod cell;
 mod coord;
 mod defect;
+mod index;
+mod network;
+#[cfg(test)]
+mod proj_agreement;
+mod raster;
+mod road_grid;
 
 pub use coord::{CoordError, Projection, Utm, UtmZone, Wgs84};
 pub use defect::{DefectKind, Severity, UnknownName};
+pub use cell::{Cell, CellError, CellId, CellKey};
+pub use network::{BoundingBox, FeatureProblem, NetworkError, RoadClass, RoadNetwork, Segment, LANE_WIDTH_M};
+pub use raster::{Capsule, rasterise_polygon, rasterise_surfaces};
+pub use index::{CellIndex, CellTreeParams, MAX_QUERY_RADIUS_M, Rect};
+pub use road_grid::{BuildStep, GridError, GridSegment, Located, RoadGrid};

@@ -1,0 +1,153 @@
+//! `bench` commands: measure speed and memory and print medians (never asserted in tests, because
+//! these machines are noisy).
+
+use std::hint::black_box;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use grid::{BoundingBox, Cell, RoadGrid, Rect, Utm, UtmZone};
+use serde::Serialize;
+
+use crate::grid_cmd::load_network;
+
+/// Queries per timed batch, and batches per figure.
+const BATCH: usize = 1_000;
+const BATCHES: usize = 101;
+
+/// Peak resident memory of this process so far, MB (Linux `VmHWM`; 0 where unknown).
+pub fn peak_rss_mb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+            let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(kb / 1024)
+        })
+        .unwrap_or(0)
+}
+
+#[derive(Debug, Serialize)]
+struct GridBench {
+    segments: usize,
+    cells: usize,
+    utm_zone: String,
+    builds_ms: Vec<u64>,
+    build_ms_median: u64,
+    peak_rss_mb: u64,
+    locate_plane_ns_median: f64,
+    locate_wgs84_ns_median: f64,
+    box_100m_us_median: f64,
+    box_100m_cells_mean: f64,
+    radius_50m_us_median: f64,
+}
+
+/// Times full builds of the grid, then point and box queries at road positions.
+pub fn grid(
+    roads: &Path,
+    bbox: Option<BoundingBox>,
+    zone: Option<UtmZone>,
+    builds: usize,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let mut builds_ms = Vec::new();
+    let mut peak_rss = 0;
+    let mut grid = None;
+    for _ in 0..builds {
+        drop(grid.take());
+        let started = Instant::now();
+        let network = load_network(roads, bbox.as_ref())?;
+        let built = RoadGrid::build(&network, zone, &|_| {})?;
+        builds_ms.push(started.elapsed().as_millis() as u64);
+        if peak_rss == 0 {
+            peak_rss = peak_rss_mb();
+        }
+        grid = Some(built);
+    }
+    let Some(grid) = grid else {
+        anyhow::bail!("no build was run");
+    };
+
+    let points = sample_points(&grid, BATCH);
+    let positions: Vec<_> = points
+        .iter()
+        .map(|p| {
+            grid.projection().to_wgs84(Utm {
+                easting: p[0],
+                northing: p[1],
+            })
+        })
+        .collect();
+    let index = grid.index();
+    let locate_plane = median_ns_per_op(&points, |p| {
+        black_box(index.at(*p));
+    });
+    let locate_wgs84 = median_ns_per_op(&positions, |p| {
+        let _ = black_box(grid.locate(*p, 2.0));
+    });
+    let mut box_cells = 0usize;
+    let box_100m = median_ns_per_op(&points[..BATCH / 10], |p| {
+        let rect = Rect {
+            min: [p[0] - 50.0, p[1] - 50.0],
+            max: [p[0] + 50.0, p[1] + 50.0],
+        };
+        box_cells += black_box(index.in_rect(rect)).len();
+    });
+    let radius_50m = median_ns_per_op(&points[..BATCH / 10], |p| {
+        black_box(index.within(*p, 50.0));
+    });
+
+    builds_ms.sort_unstable();
+    let report = GridBench {
+        segments: grid.segments().len(),
+        cells: grid.cell_count(),
+        utm_zone: grid.zone().to_string(),
+        build_ms_median: builds_ms[builds_ms.len() / 2],
+        builds_ms,
+        peak_rss_mb: peak_rss,
+        locate_plane_ns_median: locate_plane,
+        locate_wgs84_ns_median: locate_wgs84,
+        box_100m_us_median: box_100m / 1000.0,
+        box_100m_cells_mean: box_cells as f64 / (BATCHES * BATCH / 10) as f64,
+        radius_50m_us_median: radius_50m / 1000.0,
+    };
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `count` positions on road cells, spread over the whole grid, each at a pseudo-random spot inside
+/// its cell (a fixed seed, so runs compare).
+fn sample_points(grid: &RoadGrid, count: usize) -> Vec<[f64; 2]> {
+    let stride = (grid.cell_count() / count).max(1);
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let cells: Vec<Cell> = grid.index().iter().step_by(stride).take(count).copied().collect();
+    cells
+        .iter()
+        .map(|cell| [f64::from(cell.easting) + next(), f64::from(cell.northing) + next()])
+        .collect()
+}
+
+/// Runs `op` over `inputs` in `BATCHES` batches and returns the median time per op, nanoseconds.
+fn median_ns_per_op<T>(inputs: &[T], mut op: impl FnMut(&T)) -> f64 {
+    let mut per_op: Vec<f64> = (0..BATCHES)
+        .map(|_| {
+            let started = Instant::now();
+            for input in inputs {
+                op(input);
+            }
+            started.elapsed().as_nanos() as f64 / inputs.len() as f64
+        })
+        .collect();
+    per_op.sort_by(f64::total_cmp);
+    per_op[per_op.len() / 2]
+}
