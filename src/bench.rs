@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use grid::{BoundingBox, Cell, RoadGrid, Rect, Utm, UtmZone};
+use grid::{BoundingBox, Cell, Rect, RoadGrid, Utm, UtmZone};
 use serde::Serialize;
 
 use crate::grid_cmd::load_network;
@@ -130,10 +130,21 @@ fn sample_points(grid: &RoadGrid, count: usize) -> Vec<[f64; 2]> {
         state ^= state << 17;
         (state >> 11) as f64 / (1u64 << 53) as f64
     };
-    let cells: Vec<Cell> = grid.index().iter().step_by(stride).take(count).copied().collect();
+    let cells: Vec<Cell> = grid
+        .index()
+        .iter()
+        .step_by(stride)
+        .take(count)
+        .copied()
+        .collect();
     cells
         .iter()
-        .map(|cell| [f64::from(cell.easting) + next(), f64::from(cell.northing) + next()])
+        .map(|cell| {
+            [
+                f64::from(cell.easting) + next(),
+                f64::from(cell.northing) + next(),
+            ]
+        })
         .collect()
 }
 

@@ -34,7 +34,12 @@ enum GridCommand {
         #[command(flatten)]
         source: GridSource,
         /// Latitude, degrees WGS84.
-        #[arg(long, requires = "lon", conflicts_with = "points", allow_negative_numbers = true)]
+        #[arg(
+            long,
+            requires = "lon",
+            conflicts_with = "points",
+            allow_negative_numbers = true
+        )]
         lat: Option<f64>,
         /// Longitude, degrees WGS84.
         #[arg(long, requires = "lat", allow_negative_numbers = true)]
@@ -144,25 +149,26 @@ fn build(source: &GridSource, json: bool) -> anyhow::Result<ExitCode> {
 }
 
 /// Reads the network and builds its grid, showing progress on a terminal when `show_progress`.
-fn load_and_build(source: &GridSource, show_progress: bool) -> anyhow::Result<(RoadGrid, BuildReport)> {
+fn load_and_build(
+    source: &GridSource,
+    show_progress: bool,
+) -> anyhow::Result<(RoadGrid, BuildReport)> {
     let progress = Progress::new(show_progress);
     let started = Instant::now();
     progress.message(&format!("loading {}", source.roads.display()));
     let network = load_network(&source.roads, source.bbox.as_ref())?;
     let loaded = started.elapsed();
     let index_started = std::sync::Mutex::new(None::<Instant>);
-    let grid = RoadGrid::build(&network, source.zone, &|step| {
-        match step {
-            BuildStep::Projecting { segments } => {
-                progress.message(&format!("projecting {segments} segments"))
+    let grid = RoadGrid::build(&network, source.zone, &|step| match step {
+        BuildStep::Projecting { segments } => {
+            progress.message(&format!("projecting {segments} segments"))
+        }
+        BuildStep::Rasterising { done, total } => progress.bar("rasterising tiles", done, total),
+        BuildStep::Indexing { cells } => {
+            if let Ok(mut at) = index_started.lock() {
+                *at = Some(Instant::now());
             }
-            BuildStep::Rasterising { done, total } => progress.bar("rasterising tiles", done, total),
-            BuildStep::Indexing { cells } => {
-                if let Ok(mut at) = index_started.lock() {
-                    *at = Some(Instant::now());
-                }
-                progress.message(&format!("indexing {cells} cells"))
-            }
+            progress.message(&format!("indexing {cells} cells"))
         }
     })
     .with_context(|| format!("cannot build the grid of {}", source.roads.display()))?;
@@ -233,12 +239,22 @@ fn round_mm(metres: f64) -> f64 {
     (metres * 1000.0).round() / 1000.0
 }
 
-fn locate_one(grid: &RoadGrid, lat: f64, lon: f64, tolerance: f64, json: bool) -> anyhow::Result<ExitCode> {
+fn locate_one(
+    grid: &RoadGrid,
+    lat: f64,
+    lon: f64,
+    tolerance: f64,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     let found = answer(grid, lat, lon, tolerance)?;
     if json {
         println!("{}", serde_json::to_string(&found)?);
     } else {
-        let name = if found.name.is_empty() { "(unnamed road)" } else { found.name };
+        let name = if found.name.is_empty() {
+            "(unnamed road)"
+        } else {
+            found.name
+        };
         println!(
             "{} on segment {} {} ({} m from the position, {} m from the centreline)",
             found.cell, found.segment, name, found.distance_m, found.centreline_m
@@ -249,26 +265,45 @@ fn locate_one(grid: &RoadGrid, lat: f64, lon: f64, tolerance: f64, json: bool) -
 
 /// Answers every row of a `lat,lon` CSV file in order; a bad row or an off-road point gets an error
 /// line and the rest go on.
-fn locate_file(grid: &RoadGrid, path: &Path, tolerance: f64, json: bool) -> anyhow::Result<ExitCode> {
-    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+fn locate_file(
+    grid: &RoadGrid,
+    path: &Path,
+    tolerance: f64,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut lines = std::io::BufReader::new(file).lines();
     let header = lines
         .next()
         .transpose()
         .with_context(|| format!("cannot read {}", path.display()))?
-        .with_context(|| format!("{} is empty: expected a header with lat and lon", path.display()))?;
-    let columns: Vec<String> = header.split(',').map(|c| c.trim().trim_matches('"').to_ascii_lowercase()).collect();
+        .with_context(|| {
+            format!(
+                "{} is empty: expected a header with lat and lon",
+                path.display()
+            )
+        })?;
+    let columns: Vec<String> = header
+        .split(',')
+        .map(|c| c.trim().trim_matches('"').to_ascii_lowercase())
+        .collect();
     let column = |names: &[&str]| columns.iter().position(|c| names.contains(&c.as_str()));
-    let (Some(lat_column), Some(lon_column)) =
-        (column(&["lat", "latitude"]), column(&["lon", "lng", "longitude"]))
-    else {
-        bail!("{}: the header {header:?} has no lat and lon columns", path.display());
+    let (Some(lat_column), Some(lon_column)) = (
+        column(&["lat", "latitude"]),
+        column(&["lon", "lng", "longitude"]),
+    ) else {
+        bail!(
+            "{}: the header {header:?} has no lat and lon columns",
+            path.display()
+        );
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     for (number, line) in lines.enumerate() {
         let line_number = number + 2;
-        let line = line.with_context(|| format!("cannot read {} line {line_number}", path.display()))?;
+        let line =
+            line.with_context(|| format!("cannot read {} line {line_number}", path.display()))?;
         if line.trim().is_empty() {
             continue;
         }
@@ -281,11 +316,17 @@ fn locate_file(grid: &RoadGrid, path: &Path, tolerance: f64, json: bool) -> anyh
         };
         let result = parse(lat_column, "lat")
             .and_then(|lat| Ok((lat, parse(lon_column, "lon")?)))
-            .and_then(|(lat, lon)| answer(grid, lat, lon, tolerance).with_context(|| format!("line {line_number}")));
+            .and_then(|(lat, lon)| {
+                answer(grid, lat, lon, tolerance).with_context(|| format!("line {line_number}"))
+            });
         match (result, json) {
             (Ok(found), true) => writeln!(out, "{}", serde_json::to_string(&found)?)?,
             (Ok(found), false) => writeln!(out, "{} {} {}", found.cell, found.segment, found.name)?,
-            (Err(error), true) => writeln!(out, "{}", serde_json::json!({ "error": format!("{error:#}") }))?,
+            (Err(error), true) => writeln!(
+                out,
+                "{}",
+                serde_json::json!({ "error": format!("{error:#}") })
+            )?,
             (Err(error), false) => writeln!(out, "error: {error:#}")?,
         }
     }

@@ -24,7 +24,10 @@ impl Progress {
     /// Shows a step without a count.
     pub fn message(&self, message: &str) {
         if let Some(bar) = &self.bar {
-            bar.set_style(ProgressStyle::with_template("{spinner} {msg} ({elapsed})").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
             bar.set_length(0);
             bar.set_message(message.to_owned());
         }
@@ -35,8 +38,10 @@ impl Progress {
         if let Some(bar) = &self.bar {
             if bar.length() != Some(total as u64) {
                 bar.set_style(
-                    ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} ({elapsed})")
-                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                    ProgressStyle::with_template(
+                        "{spinner} {msg} [{bar:30}] {pos}/{len} ({elapsed})",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
                 );
                 bar.set_length(total as u64);
                 bar.set_message(message.to_owned());

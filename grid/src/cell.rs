@@ -88,7 +88,10 @@ impl Cell {
 
     /// The centre of the cell, metres on the grid's plane.
     pub fn centre(self) -> [f64; 2] {
-        [f64::from(self.easting) + 0.5, f64::from(self.northing) + 0.5]
+        [
+            f64::from(self.easting) + 0.5,
+            f64::from(self.northing) + 0.5,
+        ]
     }
 
     /// Squared distance from a point of the plane to the nearest point of the cell's square (0 inside).

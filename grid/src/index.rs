@@ -4,7 +4,9 @@
 //! small. Every query takes and returns positions in metres on the grid's plane; distances are
 //! computed in `f64` from the query point to cell centres or squares.
 
-use rstar::{AABB, Envelope, PointDistance, RStarInsertionStrategy, RTree, RTreeObject, RTreeParams};
+use rstar::{
+    AABB, Envelope, PointDistance, RStarInsertionStrategy, RTree, RTreeObject, RTreeParams,
+};
 
 use crate::cell::Cell;
 use crate::raster::distance_2_to_piece;
@@ -103,7 +105,9 @@ impl CellIndex {
         self.for_each_corner_in(reach, |cell| {
             let d2 = cell.square_distance_2(point);
             if d2 <= tolerance * tolerance
-                && best.is_none_or(|(b, bd2)| (d2, cell.northing, cell.easting) < (bd2, b.northing, b.easting))
+                && best.is_none_or(|(b, bd2)| {
+                    (d2, cell.northing, cell.easting) < (bd2, b.northing, b.easting)
+                })
             {
                 best = Some((cell, d2));
             }
@@ -157,7 +161,8 @@ impl CellIndex {
             // Everything within `radius` has been seen, so the k nearest are final once k are found.
             if found.len() >= k || radius >= max_distance {
                 found.sort_by(|(a, da), (b, db)| {
-                    da.total_cmp(db).then((a.northing, a.easting).cmp(&(b.northing, b.easting)))
+                    da.total_cmp(db)
+                        .then((a.northing, a.easting).cmp(&(b.northing, b.easting)))
                 });
                 found.truncate(k);
                 return found;
@@ -194,12 +199,15 @@ impl CellIndex {
             walked += length;
         }
         found.sort_by(|(ta, a), (tb, b)| {
-            (a.northing, a.easting, ta).partial_cmp(&(b.northing, b.easting, tb)).unwrap_or(std::cmp::Ordering::Equal)
+            (a.northing, a.easting, ta)
+                .partial_cmp(&(b.northing, b.easting, tb))
+                .unwrap_or(std::cmp::Ordering::Equal)
         });
         // Keep each cell once, at its first position along the line.
         found.dedup_by_key(|(_, cell)| (cell.northing, cell.easting));
         found.sort_by(|(ta, a), (tb, b)| {
-            ta.total_cmp(tb).then((a.northing, a.easting).cmp(&(b.northing, b.easting)))
+            ta.total_cmp(tb)
+                .then((a.northing, a.easting).cmp(&(b.northing, b.easting)))
         });
         found.into_iter().map(|(_, cell)| cell).collect()
     }
@@ -265,7 +273,10 @@ mod tests {
         assert_eq!(index.at([100.2, 203.9]), Some(cell(100, 203)));
         assert_eq!(index.at([99.9, 203.9]), None);
         assert_eq!(index.at([f64::NAN, 0.0]), None);
-        assert_eq!(index.at_or_near([99.5, 201.5], 1.0), Some((cell(100, 201), 0.5)));
+        assert_eq!(
+            index.at_or_near([99.5, 201.5], 1.0),
+            Some((cell(100, 201), 0.5))
+        );
         assert_eq!(index.at_or_near([97.5, 201.5], 1.0), None);
         assert_eq!(index.at_or_near([1e12, 201.5], 1e12), None);
     }
@@ -273,18 +284,45 @@ mod tests {
     #[test]
     fn boxes_and_circles_select_by_centre() {
         let index = block();
-        assert_eq!(index.in_rect(Rect { min: [100.5, 200.5], max: [101.5, 201.5] }).len(), 4);
-        assert_eq!(index.in_rect(Rect { min: [100.6, 200.5], max: [101.5, 201.5] }).len(), 2);
+        assert_eq!(
+            index
+                .in_rect(Rect {
+                    min: [100.5, 200.5],
+                    max: [101.5, 201.5]
+                })
+                .len(),
+            4
+        );
+        assert_eq!(
+            index
+                .in_rect(Rect {
+                    min: [100.6, 200.5],
+                    max: [101.5, 201.5]
+                })
+                .len(),
+            2
+        );
         let mut near = index.within([105.0, 202.0], 1.0);
         near.sort();
-        assert_eq!(near, vec![cell(104, 201), cell(104, 202), cell(105, 201), cell(105, 202)]);
+        assert_eq!(
+            near,
+            vec![
+                cell(104, 201),
+                cell(104, 202),
+                cell(105, 201),
+                cell(105, 202)
+            ]
+        );
     }
 
     #[test]
     fn nearest_cells_respect_the_predicate_and_the_limit() {
         let index = block();
         let found = index.nearest([0.0, 0.0], 2, 1000.0, |c| c.easting >= 108);
-        assert_eq!(found.iter().map(|(c, _)| *c).collect::<Vec<_>>(), vec![cell(108, 200), cell(109, 200)]);
+        assert_eq!(
+            found.iter().map(|(c, _)| *c).collect::<Vec<_>>(),
+            vec![cell(108, 200), cell(109, 200)]
+        );
         assert!(index.nearest([0.0, 0.0], 2, 10.0, |_| true).is_empty());
     }
 
@@ -293,7 +331,11 @@ mod tests {
         let index = block();
         let cells = index.along(&[[109.5, 202.5], [100.0, 202.5]], 1.0);
         let eastings: Vec<i32> = cells.iter().map(|c| c.easting).collect();
-        assert_eq!(eastings.len(), 30, "rows 201 to 203 are within 1 m of the line at 202.5");
+        assert_eq!(
+            eastings.len(),
+            30,
+            "rows 201 to 203 are within 1 m of the line at 202.5"
+        );
         assert!(eastings.windows(2).all(|w| w[0] >= w[1]));
     }
 

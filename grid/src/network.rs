@@ -24,8 +24,9 @@ impl RoadNetwork {
     /// Each feature is one segment; a MultiLineString's parts share the segment. The segment id is the
     /// `seg_id` property when present (unique, non-negative), else the feature's index.
     pub fn from_geojson(text: &str) -> Result<RoadNetwork, NetworkError> {
-        let collection: FeatureCollection =
-            text.parse().map_err(|e: geojson::Error| NetworkError::NotGeoJson(e.to_string()))?;
+        let collection: FeatureCollection = text
+            .parse()
+            .map_err(|e: geojson::Error| NetworkError::NotGeoJson(e.to_string()))?;
         let mut segments = Vec::with_capacity(collection.features.len());
         let mut seen_ids = std::collections::HashSet::new();
         for (index, feature) in collection.features.iter().enumerate() {
@@ -56,7 +57,8 @@ impl RoadNetwork {
                 let mut line = Vec::with_capacity(part.len());
                 for position in part {
                     let (lon, lat) = (position[0], position[1]);
-                    let point = Wgs84::new(lat, lon).map_err(|e| at(FeatureProblem::Coordinate(e)))?;
+                    let point =
+                        Wgs84::new(lat, lon).map_err(|e| at(FeatureProblem::Coordinate(e)))?;
                     line.push(point);
                 }
                 if line.len() < 2 {
@@ -258,8 +260,10 @@ fn is_one_way(properties: &JsonObject) -> bool {
     let forward = properties.get("forward").and_then(JsonValue::as_bool);
     let backward = properties.get("backward").and_then(JsonValue::as_bool);
     let oneway_tag = properties.get("oneway").and_then(JsonValue::as_str);
-    matches!((forward, backward), (Some(true), Some(false)) | (Some(false), Some(true)))
-        || matches!(oneway_tag, Some("yes" | "-1" | "true" | "1"))
+    matches!(
+        (forward, backward),
+        (Some(true), Some(false)) | (Some(false), Some(true))
+    ) || matches!(oneway_tag, Some("yes" | "-1" | "true" | "1"))
 }
 
 /// The width of a segment: `width`, else `lanes` × 3.5 m, else the class default.
@@ -429,12 +433,18 @@ mod tests {
     }
 
     fn width(properties: &str) -> f64 {
-        RoadNetwork::from_geojson(&feature(properties, LINE)).unwrap().segments()[0].width_m
+        RoadNetwork::from_geojson(&feature(properties, LINE))
+            .unwrap()
+            .segments()[0]
+            .width_m
     }
 
     #[test]
     fn bad_files_get_clear_errors() {
-        check_error("hello", "not a GeoJSON FeatureCollection: Error while deserializing GeoJSON: expected value at line 1 column 1");
+        check_error(
+            "hello",
+            "not a GeoJSON FeatureCollection: Error while deserializing GeoJSON: expected value at line 1 column 1",
+        );
         check_error(
             r#"{"type":"FeatureCollection","features":[]}"#,
             "the road network is empty: no LineString features",
@@ -444,11 +454,17 @@ mod tests {
             "feature 0: geometry is a Point, expected LineString or MultiLineString",
         );
         check_error(
-            &feature("{}", r#"{"type":"LineString","coordinates":[[120.1,30.2],[120.1,95.0]]}"#),
+            &feature(
+                "{}",
+                r#"{"type":"LineString","coordinates":[[120.1,30.2],[120.1,95.0]]}"#,
+            ),
             "feature 0: coordinate out of range: latitude 95 is not in [-90, 90]",
         );
         check_error(
-            &feature("{}", r#"{"type":"LineString","coordinates":[[120.1,30.2]]}"#),
+            &feature(
+                "{}",
+                r#"{"type":"LineString","coordinates":[[120.1,30.2]]}"#,
+            ),
             "feature 0: a line has 1 point(s), needs at least 2",
         );
         check_error(
@@ -466,13 +482,19 @@ mod tests {
     fn width_comes_from_width_then_lanes_then_class() {
         assert_eq!(width(r#"{"width":"7.5 m","lanes":4}"#), 7.5);
         assert_eq!(width(r#"{"lanes":"4;3"}"#), 14.0);
-        assert_eq!(width(r#"{"fwd_speed_kmh":65.1,"bwd_speed_kmh":65.1}"#), 21.0);
+        assert_eq!(
+            width(r#"{"fwd_speed_kmh":65.1,"bwd_speed_kmh":65.1}"#),
+            21.0
+        );
         assert_eq!(
             width(r#"{"forward":true,"backward":false,"fwd_speed_kmh":64.9}"#),
             10.5
         );
         assert_eq!(width(r#"{"highway":"secondary_link"}"#), 14.0);
-        assert_eq!(width(r#"{"classes":["motorway"],"fwd_speed_kmh":15}"#), 21.0);
+        assert_eq!(
+            width(r#"{"classes":["motorway"],"fwd_speed_kmh":15}"#),
+            21.0
+        );
         assert_eq!(width("{}"), 7.0);
     }
 
@@ -484,7 +506,10 @@ mod tests {
         );
         let network = RoadNetwork::from_geojson(&text).unwrap();
         let segment = &network.segments()[0];
-        assert_eq!((segment.id, segment.name.as_str(), segment.lines.len()), (7, "湖滨路", 2));
+        assert_eq!(
+            (segment.id, segment.name.as_str(), segment.lines.len()),
+            (7, "湖滨路", 2)
+        );
     }
 
     #[test]

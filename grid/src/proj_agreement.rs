@@ -55,9 +55,17 @@ fn projection_agrees_with_proj_to_a_millimetre_both_ways() {
             .hypot((back.lon() - point.position.lon()) * metres_per_degree_lon);
         worst_inverse = worst_inverse.max(inverse);
     }
-    println!("worst difference from PROJ: forward {worst_forward:.3e} m, inverse {worst_inverse:.3e} m");
-    assert!(worst_forward < TOLERANCE_M, "worst forward difference {worst_forward} m");
-    assert!(worst_inverse < TOLERANCE_M, "worst inverse difference {worst_inverse} m");
+    println!(
+        "worst difference from PROJ: forward {worst_forward:.3e} m, inverse {worst_inverse:.3e} m"
+    );
+    assert!(
+        worst_forward < TOLERANCE_M,
+        "worst forward difference {worst_forward} m"
+    );
+    assert!(
+        worst_inverse < TOLERANCE_M,
+        "worst inverse difference {worst_inverse} m"
+    );
 }
 
 #[test]
@@ -74,7 +82,12 @@ fn cell_ids_agree_with_geotrans_mgrs() {
         }
         let projection = Projection::new(point.zone);
         let key = CellKey::containing(point.zone, projection.to_utm(point.position));
-        assert_eq!(key.id().unwrap().as_str(), point.mgrs, "at {:?}", point.position);
+        assert_eq!(
+            key.id().unwrap().as_str(),
+            point.mgrs,
+            "at {:?}",
+            point.position
+        );
         compared += 1;
     }
     assert!(compared > 1800, "only {compared} points compared");

@@ -329,9 +329,16 @@ mod tests {
     #[test]
     fn a_straight_road_covers_its_area() {
         // 100 m long, 7 m wide, axis-aligned and off the cell grid: 7 × 100 + π·3.5² ≈ 738.5 m².
-        let cells = rasterise_surfaces(&[capsule([10.25, 20.3], [110.25, 20.3], 3.5, 0)], &no_progress);
+        let cells = rasterise_surfaces(
+            &[capsule([10.25, 20.3], [110.25, 20.3], 3.5, 0)],
+            &no_progress,
+        );
         let expected = 7.0 * 100.0 + std::f64::consts::PI * 3.5 * 3.5;
-        assert!((cells.len() as f64 - expected).abs() / expected < 0.02, "{}", cells.len());
+        assert!(
+            (cells.len() as f64 - expected).abs() / expected < 0.02,
+            "{}",
+            cells.len()
+        );
     }
 
     #[test]
@@ -343,9 +350,18 @@ mod tests {
         ];
         let cells = rasterise_surfaces(&capsules, &no_progress);
         assert_eq!(sorted(cells.clone()), brute_force(&capsules));
-        let at = |e, n| cells.iter().find(|c| (c.easting, c.northing) == (e, n)).map(|c| c.segment);
+        let at = |e, n| {
+            cells
+                .iter()
+                .find(|c| (c.easting, c.northing) == (e, n))
+                .map(|c| c.segment)
+        };
         assert_eq!(at(50, 50), Some(0), "a tie goes to the lower segment");
-        assert_eq!(at(51, 58), Some(1), "1.5 m from the narrow road, 8.5 m from the wide one");
+        assert_eq!(
+            at(51, 58),
+            Some(1),
+            "1.5 m from the narrow road, 8.5 m from the wide one"
+        );
         assert_eq!(at(49, 41), Some(1));
         assert_eq!(at(60, 41), Some(0));
         assert_eq!(at(60, 70), None);
@@ -358,14 +374,29 @@ mod tests {
             capsule([1020.0, 1000.0], [1030.0, 1100.0], 2.25, 1),
             capsule([1023.5, 1023.5], [1023.5, 1023.5], 4.0, 2),
         ];
-        assert_eq!(sorted(rasterise_surfaces(&capsules, &no_progress)), brute_force(&capsules));
+        assert_eq!(
+            sorted(rasterise_surfaces(&capsules, &no_progress)),
+            brute_force(&capsules)
+        );
     }
 
     #[test]
     fn a_square_polygon_covers_exactly_its_cells() {
         let square = Polygon::new(
-            LineString::from(vec![(0.0, 0.0), (10.0, 0.0), (10.0, 10.0), (0.0, 10.0), (0.0, 0.0)]),
-            vec![LineString::from(vec![(2.0, 2.0), (4.0, 2.0), (4.0, 4.0), (2.0, 4.0), (2.0, 2.0)])],
+            LineString::from(vec![
+                (0.0, 0.0),
+                (10.0, 0.0),
+                (10.0, 10.0),
+                (0.0, 10.0),
+                (0.0, 0.0),
+            ]),
+            vec![LineString::from(vec![
+                (2.0, 2.0),
+                (4.0, 2.0),
+                (4.0, 4.0),
+                (2.0, 4.0),
+                (2.0, 2.0),
+            ])],
         );
         let cells = rasterise_polygon(&square);
         assert_eq!(cells.len(), 100 - 4);
@@ -422,7 +453,7 @@ mod tests {
         ) {
             // Real centrelines never sit exactly on the half-metre lattice of cell centres; shrinking
             // would drive them there (a 3 m road on y = 0 has centres exactly on both edges).
-            let a = (a.0 + 0.318_309_886, a.1 + 0.577_215_664);
+            let a = (a.0 + std::f64::consts::FRAC_1_PI, a.1 + 0.577_215_664);
             let angle = angle + 0.012_345_6;
             let b = [a.0 + length * angle.cos(), a.1 + length * angle.sin()];
             let area = 2.0 * radius * length + std::f64::consts::PI * radius * radius;
@@ -440,7 +471,7 @@ mod tests {
                 .iter()
                 .enumerate()
                 .map(|(i, &(angle, length, radius))| {
-                    let a = [1000.0 * i as f64 + 0.318_309_886, 0.577_215_664];
+                    let a = [1000.0 * i as f64 + std::f64::consts::FRAC_1_PI, 0.577_215_664];
                     let b = [a[0] + length * angle.cos(), a[1] + length * angle.sin()];
                     capsule(a, b, radius, i as u32)
                 })

@@ -191,7 +191,8 @@ impl RoadGrid {
         ]
         .map(|(lat, lon)| {
             // Corners of a checked box are valid positions.
-            let corner = Wgs84::new(lat, lon).expect("a bounding box's corners are valid positions");
+            let corner =
+                Wgs84::new(lat, lon).expect("a bounding box's corners are valid positions");
             self.to_plane(corner)
         });
         let rect = Rect {
@@ -200,8 +201,14 @@ impl RoadGrid {
                 corners.iter().map(|c| c[1]).fold(f64::INFINITY, f64::min),
             ],
             max: [
-                corners.iter().map(|c| c[0]).fold(f64::NEG_INFINITY, f64::max),
-                corners.iter().map(|c| c[1]).fold(f64::NEG_INFINITY, f64::max),
+                corners
+                    .iter()
+                    .map(|c| c[0])
+                    .fold(f64::NEG_INFINITY, f64::max),
+                corners
+                    .iter()
+                    .map(|c| c[1])
+                    .fold(f64::NEG_INFINITY, f64::max),
             ],
         };
         let mut cells = self.index.in_rect(rect);
@@ -223,7 +230,8 @@ impl RoadGrid {
         max_distance_m: f64,
         keep: impl FnMut(&Cell) -> bool,
     ) -> Vec<(Cell, f64)> {
-        self.index.nearest(self.to_plane(position), k, max_distance_m, keep)
+        self.index
+            .nearest(self.to_plane(position), k, max_distance_m, keep)
     }
 
     /// The cells within `half_width_m` of a path, in order along it.
@@ -256,7 +264,10 @@ fn project_segments(
                         .into_iter()
                         .map(|utm| [utm.easting, utm.northing])
                         .collect();
-                    match plane.iter().position(|p| !MGRS_EASTING_RANGE.contains(&p[0])) {
+                    match plane
+                        .iter()
+                        .position(|p| !MGRS_EASTING_RANGE.contains(&p[0]))
+                    {
                         Some(i) => Err(GridError::OutsideZone {
                             segment: segment.id,
                             lat: line[i].lat(),
@@ -329,7 +340,9 @@ pub enum GridError {
         nearest_m: Option<f64>,
     },
     /// A segment lies too far from the grid's zone for cell ids to exist.
-    #[error("segment {segment} has a point ({lat},{lon}) too far outside UTM zone {zone}; choose another zone")]
+    #[error(
+        "segment {segment} has a point ({lat},{lon}) too far outside UTM zone {zone}; choose another zone"
+    )]
     OutsideZone {
         /// The segment's id.
         segment: u32,
@@ -366,21 +379,36 @@ mod tests {
         let grid = grid();
         assert_eq!(grid.zone().to_string(), "51N");
         // 21 m × ~962 m and 4.5 m × ~887 m, less their overlap, plus round ends.
-        let expected: f64 = grid.segments().iter().map(|s| s.width_m * s.length_m()).sum::<f64>() - 21.0 * 4.5;
+        let expected: f64 = grid
+            .segments()
+            .iter()
+            .map(|s| s.width_m * s.length_m())
+            .sum::<f64>()
+            - 21.0 * 4.5;
         let cells = grid.cell_count() as f64;
-        assert!((cells - expected).abs() / expected < 0.02, "{cells} cells, expected about {expected}");
+        assert!(
+            (cells - expected).abs() / expected < 0.02,
+            "{cells} cells, expected about {expected}"
+        );
     }
 
     #[test]
     fn positions_on_and_off_the_road() {
         let grid = grid();
         let on = grid.locate(at(30.2740, 120.1620), 0.0).unwrap();
-        assert_eq!((on.segment.id, on.segment.name.as_str(), on.distance_m), (10, "体育场路", 0.0));
+        assert_eq!(
+            (on.segment.id, on.segment.name.as_str(), on.distance_m),
+            (10, "体育场路", 0.0)
+        );
         assert!(on.centreline_m < 1.0);
         let side_street = grid.locate(at(30.2770, 120.1650), 0.0).unwrap();
         assert_eq!(side_street.segment.id, 11);
         let error = grid.locate(at(30.2760, 120.1620), 2.0).unwrap_err();
-        assert!(error.to_string().starts_with("no road cell within 2 m of 30.276,120.162 (the nearest road cell is"));
+        assert!(
+            error
+                .to_string()
+                .starts_with("no road cell within 2 m of 30.276,120.162 (the nearest road cell is")
+        );
         // 11.1 m north of the wide road's centreline, 0.6 m beyond its edge: found with a tolerance.
         let near = grid.locate(at(30.27410, 120.1620), 2.0).unwrap();
         assert!(near.distance_m > 0.0 && near.distance_m <= 2.0, "{near:?}");
@@ -399,14 +427,27 @@ mod tests {
         let nearest = grid.nearest_cells(centre, 3, 50.0, |c| grid.segment_of(*c).id == 11);
         assert_eq!(nearest.len(), 3);
         let along = grid.cells_along(&[at(30.2740, 120.161), at(30.2740, 120.169)], 2.0);
-        assert!(along.iter().all(|c| grid.segment_of(*c).id == 10 || grid.segment_of(*c).id == 11));
-        assert!(along.len() > 700 * 4 && along.len() < 800 * 4 + 50, "{}", along.len());
+        assert!(
+            along
+                .iter()
+                .all(|c| grid.segment_of(*c).id == 10 || grid.segment_of(*c).id == 11)
+        );
+        assert!(
+            along.len() > 700 * 4 && along.len() < 800 * 4 + 50,
+            "{}",
+            along.len()
+        );
     }
 
     #[test]
     fn a_network_far_from_the_forced_zone_is_refused() {
         let network = RoadNetwork::from_geojson(CROSSING).unwrap();
-        let error = RoadGrid::build(&network, Some("45N".parse().unwrap()), &|_| {}).err().unwrap();
-        assert!(matches!(error, GridError::OutsideZone { segment: 10, .. }), "{error}");
+        let error = RoadGrid::build(&network, Some("45N".parse().unwrap()), &|_| {})
+            .err()
+            .unwrap();
+        assert!(
+            matches!(error, GridError::OutsideZone { segment: 10, .. }),
+            "{error}"
+        );
     }
 }
