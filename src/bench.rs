@@ -35,11 +35,17 @@ struct GridBench {
     builds_ms: Vec<u64>,
     build_ms_median: u64,
     peak_rss_mb: u64,
-    locate_plane_ns_median: f64,
-    locate_wgs84_ns_median: f64,
+    /// The figure: WGS84 position → its road cell and segment (`RoadGrid::locate`).
+    cell_at_position_ns_median: f64,
+    /// Its two parts: the projection to UTM, and the R-tree lookup of a plane point.
+    projection_ns_median: f64,
+    cell_at_plane_point_ns_median: f64,
     box_100m_us_median: f64,
     box_100m_cells_mean: f64,
     radius_50m_us_median: f64,
+    /// Baseline in the same run: the same cells in an rstar tree with default parameters (nodes of 6).
+    baseline_default_tree_bulk_load_ms: u64,
+    baseline_default_tree_cell_at_plane_point_ns_median: f64,
 }
 
 /// Times full builds of the grid, then point and box queries at road positions.
@@ -79,11 +85,14 @@ pub fn grid(
         })
         .collect();
     let index = grid.index();
-    let locate_plane = median_ns_per_op(&points, |p| {
-        black_box(index.at(*p));
-    });
-    let locate_wgs84 = median_ns_per_op(&positions, |p| {
+    let cell_at_position = median_ns_per_op(&positions, |p| {
         let _ = black_box(grid.locate(*p, 2.0));
+    });
+    let projection = median_ns_per_op(&positions, |p| {
+        black_box(grid.to_plane(*p));
+    });
+    let cell_at_plane_point = median_ns_per_op(&points, |p| {
+        black_box(index.at(*p));
     });
     let mut box_cells = 0usize;
     let box_100m = median_ns_per_op(&points[..BATCH / 10], |p| {
@@ -97,6 +106,8 @@ pub fn grid(
         black_box(index.within(*p, 50.0));
     });
 
+    let (baseline_load, baseline_at) = default_tree_baseline(&grid, &points);
+
     builds_ms.sort_unstable();
     let report = GridBench {
         segments: grid.segments().len(),
@@ -105,11 +116,14 @@ pub fn grid(
         build_ms_median: builds_ms[builds_ms.len() / 2],
         builds_ms,
         peak_rss_mb: peak_rss,
-        locate_plane_ns_median: locate_plane,
-        locate_wgs84_ns_median: locate_wgs84,
+        cell_at_position_ns_median: cell_at_position,
+        projection_ns_median: projection,
+        cell_at_plane_point_ns_median: cell_at_plane_point,
         box_100m_us_median: box_100m / 1000.0,
         box_100m_cells_mean: box_cells as f64 / (BATCHES * BATCH / 10) as f64,
         radius_50m_us_median: radius_50m / 1000.0,
+        baseline_default_tree_bulk_load_ms: baseline_load,
+        baseline_default_tree_cell_at_plane_point_ns_median: baseline_at,
     };
     if json {
         println!("{}", serde_json::to_string(&report)?);
@@ -117,6 +131,19 @@ pub fn grid(
         println!("{}", serde_json::to_string_pretty(&report)?);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Bulk-loads the grid's cells into an rstar tree with default parameters and times point lookups,
+/// to show what `CellTreeParams` buys in this very run.
+fn default_tree_baseline(grid: &RoadGrid, points: &[[f64; 2]]) -> (u64, f64) {
+    let cells: Vec<Cell> = grid.index().iter().copied().collect();
+    let started = Instant::now();
+    let tree: rstar::RTree<Cell> = rstar::RTree::bulk_load(cells);
+    let load_ms = started.elapsed().as_millis() as u64;
+    let at = median_ns_per_op(points, |p| {
+        black_box(tree.locate_at_point(&[p[0].floor() as i32, p[1].floor() as i32]));
+    });
+    (load_ms, at)
 }
 
 /// `count` positions on road cells, spread over the whole grid, each at a pseudo-random spot inside

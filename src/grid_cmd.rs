@@ -229,7 +229,7 @@ fn answer(grid: &RoadGrid, lat: f64, lon: f64, tolerance: f64) -> anyhow::Result
         segment: located.segment.id,
         name: &located.segment.name,
         distance_m: round_mm(located.distance_m),
-        centreline_m: round_mm(located.centreline_m),
+        centreline_m: round_mm(located.centreline_m()),
         lat,
         lon,
     })

@@ -82,8 +82,16 @@ pub struct Located<'a> {
     pub segment: &'a GridSegment,
     /// Distance from the position to the cell's square, metres (0 when the position is inside it).
     pub distance_m: f64,
-    /// Distance from the position to the segment's centreline, metres.
-    pub centreline_m: f64,
+    /// The position on the grid's plane.
+    pub point: [f64; 2],
+}
+
+impl Located<'_> {
+    /// Distance from the position to the segment's centreline, metres (computed on demand: a long
+    /// segment has many pieces, and most callers only want the cell).
+    pub fn centreline_m(&self) -> f64 {
+        self.segment.distance_to_centreline(self.point)
+    }
 }
 
 /// Every 1 m² cell of a network's road surface, indexed for queries.
@@ -162,7 +170,7 @@ impl RoadGrid {
                     key: cell.key(self.zone()),
                     segment,
                     distance_m,
-                    centreline_m: segment.distance_to_centreline(point),
+                    point,
                 })
             }
             None => {
@@ -400,7 +408,7 @@ mod tests {
             (on.segment.id, on.segment.name.as_str(), on.distance_m),
             (10, "体育场路", 0.0)
         );
-        assert!(on.centreline_m < 1.0);
+        assert!(on.centreline_m() < 1.0);
         let side_street = grid.locate(at(30.2770, 120.1650), 0.0).unwrap();
         assert_eq!(side_street.segment.id, 11);
         let error = grid.locate(at(30.2760, 120.1620), 2.0).unwrap_err();
