@@ -56,7 +56,10 @@ impl RoadNetwork {
             for part in parts {
                 let mut line = Vec::with_capacity(part.len());
                 for position in part {
-                    let (lon, lat) = (position[0], position[1]);
+                    // geojson checks position length for some geometries only: check it ourselves.
+                    let &[lon, lat, ..] = position.as_slice() else {
+                        return Err(at(FeatureProblem::ShortPosition(position.len())));
+                    };
                     let point =
                         Wgs84::new(lat, lon).map_err(|e| at(FeatureProblem::Coordinate(e)))?;
                     line.push(point);
@@ -401,6 +404,9 @@ pub enum FeatureProblem {
     /// Its geometry is not a LineString or MultiLineString.
     #[error("geometry is a {0}, expected LineString or MultiLineString")]
     WrongGeometry(&'static str),
+    /// A position has fewer than two numbers.
+    #[error("a position has {0} number(s), needs longitude and latitude")]
+    ShortPosition(usize),
     /// A line of it has fewer than two points.
     #[error("a line has {0} point(s), needs at least 2")]
     TooFewPoints(usize),
@@ -476,6 +482,11 @@ mod tests {
             "feature 0: property \"seg_id\" has an unusable value \"x\"",
         );
         check_error(&feature("{}", "null"), "feature 0: has no geometry");
+        // Found by the road_network fuzz target: a one-number position in a MultiLineString.
+        check_error(
+            &feature("{}", r#"{"type":"MultiLineString","coordinates":[[[120.1,30.2],[120.2]]]}"#),
+            "feature 0: a position has 1 number(s), needs longitude and latitude",
+        );
     }
 
     #[test]
