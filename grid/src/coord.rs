@@ -93,11 +93,12 @@ impl FromStr for UtmZone {
     /// Parses `51N`, `51n`, `50S`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = || CoordError::Zone(s.to_owned());
-        let (digits, hemisphere) = s.split_at(s.len().saturating_sub(1));
-        let north = match hemisphere {
-            "N" | "n" => true,
-            "S" | "s" => false,
-            _ => return Err(bad()),
+        let (digits, north) = if let Some(digits) = s.strip_suffix(['N', 'n']) {
+            (digits, true)
+        } else if let Some(digits) = s.strip_suffix(['S', 's']) {
+            (digits, false)
+        } else {
+            return Err(bad());
         };
         let number: u8 = digits.parse().map_err(|_| bad())?;
         UtmZone::new(number, north).map_err(|_| bad())
@@ -221,6 +222,8 @@ mod tests {
         assert!("61N".parse::<UtmZone>().is_err());
         assert!("N".parse::<UtmZone>().is_err());
         assert!("".parse::<UtmZone>().is_err());
+        // Found by the cell_id fuzz target: a multi-byte last character.
+        assert!("ظ".parse::<UtmZone>().is_err());
     }
 
     #[test]
