@@ -7,6 +7,7 @@
 mod cell;
 mod coord;
 mod defect;
+pub mod engine;
 mod index;
 mod network;
 #[cfg(test)]

@@ -484,7 +484,10 @@ mod tests {
         check_error(&feature("{}", "null"), "feature 0: has no geometry");
         // Found by the road_network fuzz target: a one-number position in a MultiLineString.
         check_error(
-            &feature("{}", r#"{"type":"MultiLineString","coordinates":[[[120.1,30.2],[120.2]]]}"#),
+            &feature(
+                "{}",
+                r#"{"type":"MultiLineString","coordinates":[[[120.1,30.2],[120.2]]]}"#,
+            ),
             "feature 0: a position has 1 number(s), needs longitude and latitude",
         );
     }

@@ -63,6 +63,30 @@ impl GridSegment {
             .sqrt()
     }
 
+    /// Distance along the centreline (its lines one after the other) of the centreline point
+    /// nearest to `point`, metres.
+    pub fn along(&self, point: [f64; 2]) -> f64 {
+        let mut walked = 0.0;
+        let mut best = (f64::INFINITY, 0.0);
+        for piece in self.lines.iter().flat_map(|line| line.windows(2)) {
+            let (a, b) = (piece[0], piece[1]);
+            let length = distance_2_to_piece(a, a, b).sqrt();
+            let d2 = distance_2_to_piece(a, b, point);
+            if d2 < best.0 {
+                let t = if length > 0.0 {
+                    (((point[0] - a[0]) * (b[0] - a[0]) + (point[1] - a[1]) * (b[1] - a[1]))
+                        / length)
+                        .clamp(0.0, length)
+                } else {
+                    0.0
+                };
+                best = (d2, walked + t);
+            }
+            walked += length;
+        }
+        best.1
+    }
+
     /// Length of the centreline, metres.
     pub fn length_m(&self) -> f64 {
         self.lines
