@@ -146,6 +146,98 @@ fn default_tree_baseline(grid: &RoadGrid, points: &[[f64; 2]]) -> (u64, f64) {
     (load_ms, at)
 }
 
+#[derive(Debug, Serialize)]
+struct EngineBench {
+    records: usize,
+    batch: usize,
+    generate_ms: u64,
+    apply_ms: u64,
+    /// The figure: records applied per second on one core, over the whole run.
+    records_per_s: f64,
+    /// Median of the per-tick rates.
+    records_per_s_median_tick: f64,
+    evidence: u64,
+    refused: u64,
+    active_cells: usize,
+    defects: u64,
+    rss_growth_mb: f64,
+    /// Resident memory the world grew by, per cell that carries evidence (includes defects,
+    /// sections, devices and indexes).
+    bytes_per_active_cell: f64,
+}
+
+/// Applies a synthetic record stream over the whole network and reports the rate (one core: the
+/// engine's schedule runs on the calling thread).
+pub fn engine(
+    grid: &std::sync::Arc<RoadGrid>,
+    records: usize,
+    batch: usize,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    use grid::engine::{Areas, Engine, Rules};
+
+    let started = Instant::now();
+    let scenario = crate::simulate::Scenario {
+        records,
+        sites: 20_000,
+        vehicles: 200,
+        phones: 20_000,
+        days: 365.0,
+        seed: 7,
+    };
+    let stream = crate::simulate::records(grid, scenario);
+    let generate_ms = started.elapsed().as_millis() as u64;
+    let batches: Vec<Vec<grid::engine::Record>> = stream.chunks(batch).map(<[_]>::to_vec).collect();
+    drop(stream);
+
+    let mut engine = Engine::new(grid.clone(), Rules::default(), Areas::default());
+    let rss_before = rss_mb();
+    let mut tick_rates = Vec::with_capacity(batches.len());
+    let started = Instant::now();
+    for tick in batches {
+        let size = tick.len();
+        let tick_started = Instant::now();
+        black_box(engine.tick(tick));
+        tick_rates.push(size as f64 / tick_started.elapsed().as_secs_f64());
+    }
+    let apply = started.elapsed();
+    let rss_growth_mb = rss_mb() - rss_before;
+    tick_rates.sort_by(f64::total_cmp);
+    let figures = engine.figures();
+    let active_cells = engine.active_cells();
+    let report = EngineBench {
+        records,
+        batch,
+        generate_ms,
+        apply_ms: apply.as_millis() as u64,
+        records_per_s: records as f64 / apply.as_secs_f64(),
+        records_per_s_median_tick: tick_rates.get(tick_rates.len() / 2).copied().unwrap_or(0.0),
+        evidence: figures.evidence,
+        refused: figures.refused,
+        active_cells,
+        defects: figures.defects.iter().map(|(_, n)| n).sum(),
+        rss_growth_mb,
+        bytes_per_active_cell: rss_growth_mb * 1024.0 * 1024.0 / active_cells.max(1) as f64,
+    };
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resident memory of this process now, MB (Linux `VmRSS`; 0 where unknown).
+fn rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+            line.split_whitespace().nth(1)?.parse::<f64>().ok()
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
 /// `count` positions on road cells, spread over the whole grid, each at a pseudo-random spot inside
 /// its cell (a fixed seed, so runs compare).
 fn sample_points(grid: &RoadGrid, count: usize) -> Vec<[f64; 2]> {

@@ -16,4 +16,6 @@ pub struct Cli {
 pub enum Command {
     /// The 1 m² road grid: build it, find cells.
     Grid(crate::grid_cmd::GridArgs),
+    /// The health-code engine: replay records, simulate them, measure it.
+    Engine(crate::engine_cmd::EngineArgs),
 }

@@ -2,8 +2,10 @@
 
 mod bench;
 mod cli;
+mod engine_cmd;
 mod grid_cmd;
 mod progress;
+mod simulate;
 
 use std::process::ExitCode;
 
@@ -28,6 +30,7 @@ fn main() -> ExitCode {
 fn run() -> anyhow::Result<ExitCode> {
     match Cli::parse().command {
         Command::Grid(args) => grid_cmd::run(args),
+        Command::Engine(args) => engine_cmd::run(args),
     }
 }
 

@@ -4,9 +4,7 @@
 use bevy_ecs::prelude::World;
 
 use crate::engine::pci::Grade;
-use crate::engine::rules::Rules;
-use crate::engine::state::{Defect, Grid, Section, Status, Totals};
-use crate::engine::systems::sections_of;
+use crate::engine::state::{Defect, Grid, Section, Sectioning, Status, Totals};
 
 /// The figures of the whole district.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,17 +36,17 @@ pub struct Figures {
 pub(crate) fn figures(world: &mut World) -> Figures {
     let totals = world.resource::<Totals>().clone();
     let grid = world.resource::<Grid>().0.clone();
-    let rules = world.resource::<Rules>().clone();
     let mut by_status = [0u64; 6];
     let mut possibly_repaired = 0;
     for defect in world.query::<&Defect>().iter(world) {
         by_status[defect.status as usize] += 1;
         possibly_repaired += u64::from(defect.possibly_repaired);
     }
-    let all_sections: u64 = grid
-        .segments()
+    let all_sections: u64 = world
+        .resource::<Sectioning>()
+        .segments
         .iter()
-        .map(|s| u64::from(sections_of(&rules, s.length_m()).0))
+        .map(|&(_, count, _)| u64::from(count))
         .sum();
     let mut by_grade = [0u64; 5];
     let mut graded = 0;

@@ -67,6 +67,7 @@ impl Engine {
     /// An engine over a grid with rules and areas.
     pub fn new(grid: Arc<RoadGrid>, rules: Rules, areas: Areas) -> Engine {
         let mut world = World::new();
+        world.insert_resource(systems::sectioning(&grid, &rules));
         world.insert_resource(Grid(grid));
         world.insert_resource(rules);
         world.insert_resource(state::Areas(areas));

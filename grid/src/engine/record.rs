@@ -180,6 +180,52 @@ impl Record {
         }
     }
 
+    /// Encodes the record as one NDJSON line (the inverse of `from_json_line`).
+    pub fn to_json_line(&self) -> String {
+        use serde_json::{Value, json};
+        let points = |points: &[Wgs84]| -> Value {
+            points.iter().map(|p| json!([p.lon(), p.lat()])).collect()
+        };
+        let mut object = match self {
+            Record::Observation(o) => {
+                let mut value = json!({
+                    "t": o.t, "lat": o.position.lat(), "lon": o.position.lon(), "source": o.source.name(),
+                    "device": o.device, "kind": o.kind.name(), "severity": o.severity.name(),
+                    "confidence": o.confidence, "accuracy_m": o.accuracy_m,
+                });
+                if let Some(outline) = &o.outline {
+                    value["outline"] = points(outline);
+                }
+                if let Some(citizen) = &o.citizen {
+                    value["citizen"] = json!(citizen);
+                }
+                value
+            }
+            Record::Action(a) => {
+                let mut value = json!({"t": a.t, "source": "inspector", "device": a.device, "action": a.action.name()});
+                match &a.target {
+                    Target::Defect(id) => value["defect"] = json!(id),
+                    Target::Position(position, kind) => {
+                        value["lat"] = json!(position.lat());
+                        value["lon"] = json!(position.lon());
+                        if let Some(kind) = kind {
+                            value["kind"] = json!(kind.name());
+                        }
+                    }
+                }
+                value
+            }
+            Record::Pass(p) => {
+                let mut value = json!({"t": p.t, "source": p.source.name(), "device": p.device, "path": points(&p.path)});
+                if let Some(citizen) = &p.citizen {
+                    value["citizen"] = json!(citizen);
+                }
+                value
+            }
+        };
+        object.take().to_string()
+    }
+
     /// Decodes one NDJSON line.
     pub fn from_json_line(line: &str) -> Result<Record, RecordError> {
         if line.len() > MAX_LINE_BYTES {
@@ -403,6 +449,22 @@ mod tests {
             got.contains(expected),
             "{line}\n got: {got}\n expected to contain: {expected}"
         );
+    }
+
+    #[test]
+    fn records_round_trip_through_json_lines() {
+        let lines = [
+            r#"{"t":1763800000,"lat":30.27,"lon":120.16,"source":"camera","device":"c1","kind":"rutting","severity":"heavy","confidence":0.8,"accuracy_m":0.5,"outline":[[120.16,30.27],[120.1601,30.27],[120.1601,30.2701]]}"#,
+            r#"{"t":1763800000,"source":"inspector","device":"i1","action":"verified","lat":30.27,"lon":120.16,"kind":"pothole"}"#,
+            r#"{"t":1763800000,"source":"phone","device":"p1","citizen":"c9","path":[[120.16,30.27],[120.17,30.27]]}"#,
+        ];
+        for line in lines {
+            let record = Record::from_json_line(line).unwrap();
+            assert_eq!(
+                Record::from_json_line(&record.to_json_line()).unwrap(),
+                record
+            );
+        }
     }
 
     #[test]

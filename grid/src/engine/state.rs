@@ -133,6 +133,8 @@ pub struct Defect {
     pub point: [f64; 2],
     /// The cells it covers (entities with `RoadCell`).
     pub cells: Vec<Entity>,
+    /// How many of its cells lie in each section it touches.
+    pub sections: Vec<(Entity, u32)>,
     /// All evidence, oldest first.
     pub evidence: Vec<Evidence>,
     /// Evidence from this time on counts for trust (the time it opened or reopened).
@@ -223,8 +225,8 @@ pub enum Work {
     },
     /// An inspector's action, with its target's plane point if it names a position.
     Action(u64, Action, Option<[f64; 2]>),
-    /// A pass, with the cells it saw.
-    Pass(Pass, Entity, Vec<Entity>),
+    /// A pass, with the cells that carry evidence along it and the sections it crossed.
+    Pass(Pass, Entity, Vec<Entity>, Vec<Entity>),
 }
 
 /// The tick's work between systems: accepted records, then placed ones.
@@ -283,6 +285,15 @@ pub struct Directory {
     pub fingerprints: HashSet<(Entity, u64, DefectKind, (i32, i32))>,
 }
 
+/// Per segment of the grid: its length and sections, and the sections' surfaces once counted.
+#[derive(Resource, Default)]
+pub struct Sectioning {
+    /// Per segment: (length m, number of sections, length of each section m).
+    pub segments: Vec<(f64, u32, f64)>,
+    /// Per segment: each section's surface (its cells), m².
+    pub areas: Vec<Vec<u32>>,
+}
+
 /// Side of a fusion bucket, metres: at least twice the fusion radius, so a 2 × 2 block of buckets
 /// holds every defect within the radius.
 pub const BUCKET_M: f64 = 4.0;
@@ -298,8 +309,10 @@ pub fn bucket_of(point: [f64; 2], bucket_m: f64) -> (i32, i32) {
 /// What changed in this tick and must be recomputed.
 #[derive(Resource, Default)]
 pub struct Dirty {
-    /// Defects whose evidence, status or cells changed.
+    /// Defects whose status, severity or cells changed: their cells' codes and sections need a look.
     pub defects: Vec<Entity>,
+    /// Pending defects that received evidence: the trust rules need a look.
+    pub trust: Vec<Entity>,
     /// Sections whose defects changed.
     pub sections: Vec<Entity>,
 }

@@ -16,8 +16,8 @@ use crate::engine::record::{ActionKind, Observation, Record, Source, Target};
 use crate::engine::rules::Rules;
 use crate::engine::state::{
     Accepted, AcceptedObservation, Areas, BUCKET_M, Citizen, Clock, Code, Counters, Defect, Device,
-    Directory, Dirty, Evidence, Grid, Inbox, Outbox, Queue, RoadCell, Section, Status, Totals,
-    Work, bucket_of,
+    Directory, Dirty, Evidence, Grid, Inbox, Outbox, Queue, RoadCell, Section, Sectioning, Status,
+    Totals, Work, bucket_of,
 };
 use crate::raster::rasterise_polygon;
 
@@ -237,9 +237,7 @@ pub fn place_observations(world: &mut World) {
                     Ok(corners) => {
                         let cells = corners
                             .into_iter()
-                            .map(|(corner, segment)| {
-                                cell_entity(world, &grid, &rules, corner, segment)
-                            })
+                            .map(|(corner, segment)| cell_entity(world, &grid, corner, segment))
                             .collect();
                         placed.push(Work::Evidence {
                             accepted,
@@ -274,17 +272,51 @@ pub fn place_observations(world: &mut World) {
                         [utm.easting, utm.northing]
                     })
                     .collect();
-                let mut sections = Vec::new();
-                for cell in grid.index().along(&path, rules.lifecycle.pass_half_width_m) {
-                    let corner = (cell.easting, cell.northing);
-                    let entity = cell_entity(world, &grid, &rules, corner, cell.segment);
-                    sections.push(entity);
-                }
-                placed.push(Work::Pass(pass, device, sections));
+                // Only cells that already carry evidence can hold a defect to miss.
+                let cells: Vec<Entity> = {
+                    let directory = world.resource::<Directory>();
+                    grid.index()
+                        .along(&path, rules.lifecycle.pass_half_width_m)
+                        .into_iter()
+                        .filter_map(|cell| {
+                            directory.cells.get(&(cell.easting, cell.northing)).copied()
+                        })
+                        .collect()
+                };
+                let sections = sections_along(world, &grid, &path);
+                placed.push(Work::Pass(pass, device, cells, sections));
             }
         }
     }
     world.resource_mut::<Queue>().placed = placed;
+}
+
+/// The sections a path crosses, found by sampling it every 5 m.
+fn sections_along(
+    world: &mut World,
+    grid: &crate::road_grid::RoadGrid,
+    path: &[[f64; 2]],
+) -> Vec<Entity> {
+    const STEP_M: f64 = 5.0;
+    let mut sections = Vec::new();
+    for piece in path.windows(2) {
+        let (a, b) = (piece[0], piece[1]);
+        let length = (b[0] - a[0]).hypot(b[1] - a[1]);
+        let steps = (length / STEP_M).ceil().max(1.0) as usize;
+        for step in 0..=steps {
+            let f = step as f64 / steps as f64;
+            let point = [a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1])];
+            let corner = (point[0].floor() as i32, point[1].floor() as i32);
+            if let Some(segment) = road_segment(world, grid, corner) {
+                let centre = [f64::from(corner.0) + 0.5, f64::from(corner.1) + 0.5];
+                let section = section_entity(world, grid, segment, centre);
+                if !sections.contains(&section) {
+                    sections.push(section);
+                }
+            }
+        }
+    }
+    sections
 }
 
 /// The road cell at a point, or the nearest within `snap_m`: (corner, segment index).
@@ -349,7 +381,6 @@ fn outline_corners(
 fn cell_entity(
     world: &mut World,
     grid: &crate::road_grid::RoadGrid,
-    rules: &Rules,
     corner: (i32, i32),
     segment: u32,
 ) -> Entity {
@@ -357,33 +388,7 @@ fn cell_entity(
         return entity;
     }
     let centre = [f64::from(corner.0) + 0.5, f64::from(corner.1) + 0.5];
-    let index = section_index(grid, rules, segment, centre);
-    let section = match world
-        .resource::<Directory>()
-        .sections
-        .get(&(segment, index))
-    {
-        Some(&entity) => entity,
-        None => {
-            let entity = world
-                .spawn(Section {
-                    segment,
-                    index,
-                    area_m2: None,
-                    defects: Vec::new(),
-                    pci: 100.0,
-                    grade: Grade::Excellent,
-                    last_patrol_t: f64::NEG_INFINITY,
-                    covered: Default::default(),
-                })
-                .id();
-            world
-                .resource_mut::<Directory>()
-                .sections
-                .insert((segment, index), entity);
-            entity
-        }
-    };
+    let section = section_entity(world, grid, segment, centre);
     let entity = world
         .spawn(RoadCell {
             corner,
@@ -400,6 +405,40 @@ fn cell_entity(
     entity
 }
 
+/// The entity of the section of `segment` that holds a point, created on first use.
+fn section_entity(
+    world: &mut World,
+    grid: &crate::road_grid::RoadGrid,
+    segment: u32,
+    point: [f64; 2],
+) -> Entity {
+    let index = section_index(world.resource::<Sectioning>(), grid, segment, point);
+    if let Some(&entity) = world
+        .resource::<Directory>()
+        .sections
+        .get(&(segment, index))
+    {
+        return entity;
+    }
+    let entity = world
+        .spawn(Section {
+            segment,
+            index,
+            area_m2: None,
+            defects: Vec::new(),
+            pci: 100.0,
+            grade: Grade::Excellent,
+            last_patrol_t: f64::NEG_INFINITY,
+            covered: Default::default(),
+        })
+        .id();
+    world
+        .resource_mut::<Directory>()
+        .sections
+        .insert((segment, index), entity);
+    entity
+}
+
 /// How many sections a segment of `length_m` has, and how long each is.
 pub fn sections_of(rules: &Rules, length_m: f64) -> (u32, f64) {
     let count = (length_m / rules.pci.section_length_m).ceil().max(1.0);
@@ -408,14 +447,38 @@ pub fn sections_of(rules: &Rules, length_m: f64) -> (u32, f64) {
 
 /// The index of the section of `segment` that holds a point.
 fn section_index(
+    sectioning: &Sectioning,
     grid: &crate::road_grid::RoadGrid,
-    rules: &Rules,
     segment: u32,
     point: [f64; 2],
 ) -> u32 {
-    let segment = &grid.segments()[segment as usize];
-    let (count, length) = sections_of(rules, segment.length_m());
-    ((segment.along(point) / length) as u32).min(count - 1)
+    let (_, count, length) = sectioning.segments[segment as usize];
+    ((grid.segments()[segment as usize].along(point) / length) as u32).min(count - 1)
+}
+
+/// The lengths and sections of every segment of a grid, and every section's surface: one pass over
+/// all cells at start-up, so that grading a section never searches the R-tree.
+pub fn sectioning(grid: &crate::road_grid::RoadGrid, rules: &Rules) -> Sectioning {
+    let segments: Vec<(f64, u32, f64)> = grid
+        .segments()
+        .iter()
+        .map(|segment| {
+            let length = segment.length_m();
+            let (count, each) = sections_of(rules, length);
+            (length, count, each)
+        })
+        .collect();
+    let mut areas: Vec<Vec<u32>> = segments
+        .iter()
+        .map(|&(_, count, _)| vec![0; count as usize])
+        .collect();
+    for cell in grid.index().iter() {
+        let (_, count, length) = segments[cell.segment as usize];
+        let along = grid.segments()[cell.segment as usize].along(cell.centre());
+        let index = ((along / length) as usize).min(count as usize - 1);
+        areas[cell.segment as usize][index] += 1;
+    }
+    Sectioning { segments, areas }
 }
 
 /// Fuses evidence into defects, applies inspectors' actions and patrol passes, in record order.
@@ -430,9 +493,15 @@ pub fn fuse_evidence(world: &mut World) {
                 cells,
             } => fuse(world, &rules, accepted, point, cells),
             Work::Action(id, action, point) => act(world, &rules, id, action, point),
-            Work::Pass(pass, device, cells) => {
-                pass_over(world, &rules, pass.t, pass.source, device, &cells)
-            }
+            Work::Pass(pass, device, cells, sections) => pass_over(
+                world,
+                &rules,
+                pass.t,
+                pass.source,
+                device,
+                &cells,
+                &sections,
+            ),
         }
     }
 }
@@ -482,6 +551,7 @@ fn fuse(
                     misses: 0,
                     point,
                     cells: Vec::new(),
+                    sections: Vec::new(),
                     evidence: Vec::new(),
                     epoch_t: observation.t,
                     first_t: observation.t,
@@ -511,7 +581,8 @@ fn fuse(
         }
     };
     // Reopen a repaired or closed defect that is seen again.
-    let reopened = {
+    let created = target.is_none();
+    let (reopened, worse, pending) = {
         let Some(mut state) = world.get_mut::<Defect>(defect) else {
             return;
         };
@@ -527,9 +598,10 @@ fn fuse(
             reopened = Some("seen again: not repaired after all");
         }
         state.misses = 0;
+        let worse = observation.severity > state.severity;
         state.severity = state.severity.max(observation.severity);
         state.evidence.push(evidence);
-        reopened
+        (reopened, worse, state.status == Status::Pending)
     };
     if let Some(reason) = reopened {
         push_change(
@@ -537,12 +609,20 @@ fn fuse(
             defect_change(world, defect, observation.t, reason.into()),
         );
     }
-    attach_cells(world, defect, &cells);
-    world.resource_mut::<Dirty>().defects.push(defect);
+    let grown = attach_cells(world, defect, &cells);
+    let mut dirty = world.resource_mut::<Dirty>();
+    // Evidence alone changes no code: only a new, reopened, worse or larger defect does.
+    if created || reopened.is_some() || worse || grown {
+        dirty.defects.push(defect);
+    }
+    if pending {
+        dirty.trust.push(defect);
+    }
 }
 
-/// Adds cells to a defect, and the defect to the cells and their sections.
-fn attach_cells(world: &mut World, defect: Entity, cells: &[Entity]) {
+/// Adds cells to a defect, and the defect to the cells and their sections; whether any was new.
+fn attach_cells(world: &mut World, defect: Entity, cells: &[Entity]) -> bool {
+    let mut grown = false;
     for &cell in cells {
         let section = {
             let Some(mut road_cell) = world.get_mut::<RoadCell>(cell) else {
@@ -554,8 +634,13 @@ fn attach_cells(world: &mut World, defect: Entity, cells: &[Entity]) {
             road_cell.defects.push(defect);
             road_cell.section
         };
+        grown = true;
         if let Some(mut state) = world.get_mut::<Defect>(defect) {
             state.cells.push(cell);
+            match state.sections.iter_mut().find(|(s, _)| *s == section) {
+                Some((_, count)) => *count += 1,
+                None => state.sections.push((section, 1)),
+            }
         }
         if let Some(mut section) = world.get_mut::<Section>(section)
             && !section.defects.contains(&defect)
@@ -563,6 +648,7 @@ fn attach_cells(world: &mut World, defect: Entity, cells: &[Entity]) {
             section.defects.push(defect);
         }
     }
+    grown
 }
 
 /// An open defect of `kind` on any of the cells (the oldest).
@@ -802,6 +888,7 @@ fn pass_over(
     source: Source,
     device: Entity,
     cells: &[Entity],
+    sections: &[Entity],
 ) {
     let mut defects: Vec<Entity> = cells
         .iter()
@@ -810,13 +897,6 @@ fn pass_over(
         .collect();
     defects.sort_unstable();
     defects.dedup();
-    let mut sections: Vec<Entity> = cells
-        .iter()
-        .filter_map(|&cell| world.get::<RoadCell>(cell))
-        .map(|c| c.section)
-        .collect();
-    sections.sort_unstable();
-    sections.dedup();
     if source.is_patrol() {
         for defect in defects {
             let flagged = {
@@ -842,7 +922,7 @@ fn pass_over(
                 push_change(world, defect_change(world, defect, t, reason));
             }
         }
-        for section in sections {
+        for &section in sections {
             if let Some(mut state) = world.get_mut::<Section>(section) {
                 state.last_patrol_t = state.last_patrol_t.max(t);
             }
@@ -854,7 +934,7 @@ fn pass_over(
     };
     let stale = rules.points.stale_days * DAY_S;
     let mut earned = 0;
-    for section in sections {
+    for &section in sections {
         let Some(mut state) = world.get_mut::<Section>(section) else {
             continue;
         };
@@ -915,9 +995,11 @@ fn defect_change(world: &World, defect: Entity, t: f64, reason: String) -> Chang
 /// Confirms pending defects that now meet the trust rules; dispatches confirmed hazards; awards
 /// points to the phones that helped.
 pub fn confirm_defects(world: &mut World) {
-    let mut dirty = std::mem::take(&mut world.resource_mut::<Dirty>().defects);
+    let mut dirty = std::mem::take(&mut world.resource_mut::<Dirty>().trust);
+    dirty.extend_from_slice(&world.resource::<Dirty>().defects);
     dirty.sort_unstable();
     dirty.dedup();
+    let mut confirmed = Vec::new();
     let rules = world.resource::<Rules>().clone();
     for &defect in &dirty {
         let Some(state) = world.get::<Defect>(defect) else {
@@ -936,6 +1018,7 @@ pub fn confirm_defects(world: &mut World) {
                 .resource_mut::<Totals>()
                 .to_confirmation_s
                 .push(t - first_t);
+            confirmed.push(defect);
             push_change(world, defect_change(world, defect, t, reason));
             for (rank, device) in phones.into_iter().enumerate() {
                 let Some(citizen) = world.get::<Device>(device).and_then(|d| d.citizen) else {
@@ -966,7 +1049,7 @@ pub fn confirm_defects(world: &mut World) {
             dispatch(world, &rules, defect, t);
         }
     }
-    world.resource_mut::<Dirty>().defects = dirty;
+    world.resource_mut::<Dirty>().defects.extend(confirmed);
 }
 
 /// When and why a defect's evidence since it (re)opened meets the trust rules, if it does.
@@ -1152,8 +1235,8 @@ pub fn grade_sections(
     clock: Res<Clock>,
     mut dirty: ResMut<Dirty>,
     mut sections: Query<(Entity, &mut Section)>,
+    sectioning: Res<Sectioning>,
     defects: Query<&Defect>,
-    cells: Query<&RoadCell>,
     mut outbox: ResMut<Outbox>,
 ) {
     for section_entity in std::mem::take(&mut dirty.sections) {
@@ -1161,12 +1244,8 @@ pub fn grade_sections(
             continue;
         };
         if section.area_m2.is_none() {
-            section.area_m2 = Some(section_area(
-                &grid.0,
-                &rules,
-                section.segment,
-                section.index,
-            ));
+            let areas = &sectioning.areas[section.segment as usize];
+            section.area_m2 = Some(areas.get(section.index as usize).copied().unwrap_or(0));
         }
         let area = f64::from(section.area_m2.unwrap_or(0));
         let weighted: f64 = section
@@ -1176,15 +1255,11 @@ pub fn grade_sections(
             .filter(|d| d.status.counts())
             .map(|d| {
                 let cells_here = d
-                    .cells
+                    .sections
                     .iter()
-                    .filter(|&&c| {
-                        cells
-                            .get(c)
-                            .is_ok_and(|cell| cell.section == section_entity)
-                    })
-                    .count();
-                rules.weight(d.kind, d.severity) * cells_here as f64
+                    .find(|(s, _)| *s == section_entity)
+                    .map_or(0, |(_, count)| *count);
+                rules.weight(d.kind, d.severity) * f64::from(cells_here)
             })
             .sum();
         let value = pci(&rules, damage_ratio(weighted, area));
@@ -1201,31 +1276,4 @@ pub fn grade_sections(
             });
         }
     }
-}
-
-/// The surface of a section: the cells of its segment whose centre falls in it, m².
-pub fn section_area(
-    grid: &crate::road_grid::RoadGrid,
-    rules: &Rules,
-    segment: u32,
-    index: u32,
-) -> u32 {
-    let seg = &grid.segments()[segment as usize];
-    let reach = seg.width_m / 2.0 + 1.0;
-    let (mut min, mut max) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
-    for p in seg.lines.iter().flatten() {
-        min = [min[0].min(p[0]), min[1].min(p[1])];
-        max = [max[0].max(p[0]), max[1].max(p[1])];
-    }
-    let rect = crate::index::Rect {
-        min: [min[0] - reach, min[1] - reach],
-        max: [max[0] + reach, max[1] + reach],
-    };
-    grid.index()
-        .in_rect(rect)
-        .into_iter()
-        .filter(|cell| {
-            cell.segment == segment && section_index(grid, rules, segment, cell.centre()) == index
-        })
-        .count() as u32
 }
