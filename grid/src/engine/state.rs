@@ -1,7 +1,8 @@
 //! The engine's world: components of the entities it keeps (cells with evidence, defects, road
 //! sections, devices, citizens) and the resources that index them and carry a tick's work.
 
-use std::collections::{HashMap, HashSet};
+// bevy_platform's maps hash with foldhash and a fixed seed: fast, and the same on every run.
+use bevy_platform::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use bevy_ecs::prelude::{Component, Entity, Resource};
