@@ -854,3 +854,198 @@ fn sync_filesystem(dir: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::TestDir;
+    use crate::proof::{verify_consistency, verify_inclusion};
+    use crate::verify::verify_dir;
+
+    fn entry(index: u64) -> Vec<u8> {
+        format!("entry {index}").into_bytes()
+    }
+
+    fn fast() -> Options {
+        Options {
+            durability: Durability::NoSync,
+        }
+    }
+
+    #[test]
+    fn appends_across_tile_levels_match_the_reference_tree() {
+        let dir = TestDir::new("levels");
+        let mut log = Log::create(&dir.0, "test.example/log", fast()).expect("create");
+        let total = 70_000u64;
+        let mut leaves = Vec::new();
+        let mut next = 0;
+        let mut batch = 1;
+        while next < total {
+            let count = batch.min(total - next);
+            let entries: Vec<Vec<u8>> = (next..next + count).map(entry).collect();
+            leaves.extend(entries.iter().map(|entry| leaf_hash(entry)));
+            assert_eq!(log.append(&entries).expect("append"), next..next + count);
+            next += count;
+            batch = batch * 3 + 1;
+            if batch % 2 == 0 {
+                log.publish().expect("publish");
+            }
+        }
+        log.publish().expect("publish");
+        for size in [1, 2, 255, 256, 257, 65535, 65536, 65537, total] {
+            assert_eq!(
+                log.root_at(size).expect("size"),
+                merkle_root(&leaves[..size as usize]),
+                "size {size}"
+            );
+        }
+        let root = log.root();
+        for index in [0, 1, 255, 256, 65535, 65536, total - 1] {
+            let proof = log.inclusion_proof(index, total).expect("proof");
+            verify_inclusion(&leaves[index as usize], index, total, &proof, &root)
+                .expect("verifies");
+            assert_eq!(log.entry(index).expect("entry"), entry(index));
+        }
+        for old in [1, 256, 1000, 65536, 69_999] {
+            let proof = log.consistency_proof(old, total).expect("proof");
+            let old_root = merkle_root(&leaves[..old as usize]);
+            verify_consistency(old, total, &proof, &old_root, &root).expect("consistent");
+        }
+        let report = verify_dir(&dir.0, &log.verifier()).expect("verifies");
+        assert_eq!((report.size, report.root), (total, root));
+        assert!(
+            dir.0.join("tile/2/000.p/1").exists(),
+            "a level-2 partial tile for 65536 entries"
+        );
+
+        let reopened = Log::open(&dir.0, fast()).expect("reopen");
+        assert_eq!((reopened.size(), reopened.root()), (total, root));
+    }
+
+    #[test]
+    fn unpublished_appends_are_replayed_and_published_on_open() {
+        let dir = TestDir::new("replay");
+        let mut log = Log::create(&dir.0, "test.example/log", Options::default()).expect("create");
+        log.append(&(0..300).map(entry).collect::<Vec<_>>())
+            .expect("append");
+        log.publish().expect("publish");
+        log.append(&(300..700).map(entry).collect::<Vec<_>>())
+            .expect("append");
+        let root = log.root();
+        drop(log); // A crash after the journal fsync: no checkpoint for 300..700.
+
+        let log = Log::open(&dir.0, Options::default()).expect("reopen");
+        assert_eq!(
+            (log.size(), log.published_size(), log.root()),
+            (700, 700, root)
+        );
+        assert_eq!(log.entry(650).expect("entry"), entry(650));
+        verify_dir(&dir.0, &log.verifier()).expect("verifies");
+        assert_eq!(
+            fs::metadata(dir.0.join(JOURNAL_FILE))
+                .expect("journal")
+                .len(),
+            0
+        );
+    }
+
+    #[test]
+    fn a_torn_journal_tail_is_cut_on_open() {
+        let dir = TestDir::new("torn");
+        let mut log = Log::create(&dir.0, "test.example/log", Options::default()).expect("create");
+        log.append(&(0..10).map(entry).collect::<Vec<_>>())
+            .expect("append");
+        log.publish().expect("publish");
+        log.append(&(10..20).map(entry).collect::<Vec<_>>())
+            .expect("append");
+        let durable_root = log.root();
+        log.append(&(20..30).map(entry).collect::<Vec<_>>())
+            .expect("append");
+        drop(log);
+        let journal = dir.0.join(JOURNAL_FILE);
+        let full = fs::read(&journal).expect("journal");
+        let second_batch = full.len() / 2;
+        // Cut the second batch anywhere: only the first survives.
+        for cut in [second_batch + 1, second_batch + 40, full.len() - 1] {
+            fs::write(&journal, &full[..cut]).expect("write");
+            let log = Log::open(&dir.0, Options::default()).expect("reopen repairs");
+            assert_eq!((log.size(), log.root()), (20, durable_root), "cut at {cut}");
+            drop(log);
+            // The open published size 20 and emptied the journal. The next round puts the old
+            // journal back: a crash between a checkpoint and the journal's reset, on top of a tear.
+        }
+    }
+
+    #[test]
+    fn oversized_entries_are_refused_before_anything_is_written() {
+        let dir = TestDir::new("oversized");
+        let mut log = Log::create(&dir.0, "test.example/log", fast()).expect("create");
+        let entries = vec![vec![1u8; 10], vec![0u8; MAX_ENTRY_LEN + 1]];
+        assert!(matches!(
+            log.append(&entries),
+            Err(Error::EntryTooLarge { .. })
+        ));
+        assert_eq!(log.size(), 0);
+        assert_eq!(
+            fs::metadata(dir.0.join(JOURNAL_FILE))
+                .expect("journal")
+                .len(),
+            0
+        );
+        log.append(&[vec![7u8; MAX_ENTRY_LEN]])
+            .expect("the largest entry fits");
+    }
+
+    #[test]
+    fn creating_over_an_existing_log_is_refused() {
+        let dir = TestDir::new("twice");
+        Log::create(&dir.0, "test.example/log", fast()).expect("create");
+        assert!(matches!(
+            Log::create(&dir.0, "test.example/log", fast()),
+            Err(Error::Directory { .. })
+        ));
+        assert!(matches!(
+            Log::open(&dir.0.join("nothing"), fast()),
+            Err(Error::Directory { .. })
+        ));
+    }
+
+    #[test]
+    fn threads_share_group_commits() {
+        let dir = TestDir::new("group");
+        let log = Log::create(&dir.0, "test.example/log", Options::default()).expect("create");
+        let group = std::sync::Arc::new(crate::GroupCommit::new(log));
+        let threads: Vec<_> = (0..8u64)
+            .map(|thread| {
+                let group = group.clone();
+                std::thread::spawn(move || {
+                    (0..50u64)
+                        .map(|n| {
+                            let entry = format!("thread {thread} entry {n}").into_bytes();
+                            (group.append(entry.clone()).expect("append"), entry)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut acknowledged: Vec<(u64, Vec<u8>)> = threads
+            .into_iter()
+            .flat_map(|thread| thread.join().expect("thread"))
+            .collect();
+        acknowledged.sort();
+        assert_eq!(
+            acknowledged
+                .iter()
+                .map(|(index, _)| *index)
+                .collect::<Vec<_>>(),
+            (0..400).collect::<Vec<_>>()
+        );
+        assert!(group.commits() <= 400);
+        group.publish().expect("publish");
+        let group = std::sync::Arc::into_inner(group).expect("no other owner");
+        let log = group.into_log().expect("log");
+        for (index, entry) in acknowledged {
+            assert_eq!(log.entry(index).expect("entry"), entry);
+        }
+    }
+}

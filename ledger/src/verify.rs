@@ -294,3 +294,108 @@ impl NodeSource for VerifiedNodes<'_> {
             .ok_or_else(missing)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::TestDir;
+    use crate::log::{Durability, Log, Options};
+
+    /// Flips bytes all over every file that verification reads: each flip must be reported.
+    #[test]
+    fn a_flipped_byte_in_any_tile_bundle_or_checkpoint_is_reported() {
+        let dir = TestDir::new("flips");
+        let mut log = Log::create(
+            &dir.0,
+            "test.example/log",
+            Options {
+                durability: Durability::NoSync,
+            },
+        )
+        .expect("create");
+        log.append(
+            &(0..300u32)
+                .map(|i| format!("e{i}").into_bytes())
+                .collect::<Vec<_>>(),
+        )
+        .expect("append");
+        log.publish().expect("publish");
+        log.append(
+            &(300..600u32)
+                .map(|i| format!("e{i}").into_bytes())
+                .collect::<Vec<_>>(),
+        )
+        .expect("append");
+        log.publish().expect("publish");
+        let key = log.verifier();
+        verify_dir(&dir.0, &key).expect("the untouched log verifies");
+
+        let mut files = vec![dir.0.join("checkpoint")];
+        let mut stack = vec![dir.0.join("tile")];
+        while let Some(path) = stack.pop() {
+            for item in std::fs::read_dir(&path).expect("list") {
+                let path = item.expect("item").path();
+                if path.is_dir() {
+                    stack.push(path)
+                } else {
+                    files.push(path)
+                }
+            }
+        }
+        assert!(
+            files.len() >= 8,
+            "tiles, bundles, partials and the checkpoint: {files:?}"
+        );
+        for file in files {
+            let original = std::fs::read(&file).expect("read");
+            let step = (original.len() / 23).max(1);
+            for position in (0..original.len())
+                .step_by(step)
+                .chain([original.len() - 1])
+            {
+                let mut changed = original.clone();
+                changed[position] ^= 0x20;
+                std::fs::write(&file, &changed).expect("write");
+                assert!(
+                    verify_dir(&dir.0, &key).is_err(),
+                    "flip at byte {position} of {} not reported",
+                    file.display()
+                );
+            }
+            std::fs::write(&file, &original).expect("restore");
+        }
+        verify_dir(&dir.0, &key).expect("restored");
+    }
+
+    #[test]
+    fn the_error_names_the_first_bad_entry() {
+        let dir = TestDir::new("names");
+        let mut log = Log::create(
+            &dir.0,
+            "test.example/log",
+            Options {
+                durability: Durability::NoSync,
+            },
+        )
+        .expect("create");
+        log.append(
+            &(0..600u32)
+                .map(|i| format!("e{i:03}").into_bytes())
+                .collect::<Vec<_>>(),
+        )
+        .expect("append");
+        log.publish().expect("publish");
+        let bundle = dir.0.join("tile/entries/001");
+        let mut bytes = std::fs::read(&bundle).expect("read");
+        // Entry 256 + 7 starts at 7 * (2 + 4) + 2 within its bundle.
+        bytes[7 * 6 + 3] ^= 1;
+        std::fs::write(&bundle, bytes).expect("write");
+        let error = verify_dir(&dir.0, &log.verifier())
+            .expect_err("reported")
+            .to_string();
+        assert!(
+            error.contains("tile/entries/001") && error.contains("entry 263"),
+            "{error}"
+        );
+    }
+}
