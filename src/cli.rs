@@ -3,6 +3,8 @@
 
 use clap::{Parser, Subcommand};
 
+use crate::ledger_cmd;
+
 /// Health codes for every square metre of a city's road surface.
 #[derive(Debug, Parser)]
 #[command(name = "roadcode", version, about)]
@@ -13,4 +15,7 @@ pub struct Cli {
 
 /// The areas of the system.
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// The append-only verifiable ledger.
+    Ledger(ledger_cmd::LedgerArgs),
+}
