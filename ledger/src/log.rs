@@ -351,7 +351,7 @@ impl Log {
             level += 1;
         }
         for (id, bytes) in partials {
-            self.write_tile(id, &bytes)?;
+            self.write_partial_tile(id, &bytes)?;
         }
         let sync = self.options.durability == Durability::Fsync;
         if sync {
@@ -544,6 +544,26 @@ impl Log {
             }
         }
         fs::write(&path, bytes).map_err(|error| Error::io("write", &path, error))?;
+        if !cfg!(target_os = "linux") {
+            self.dirty.push(path);
+        }
+        Ok(())
+    }
+
+    /// Writes a partial tile. The same partial tile (an upper level's, say) is written by many
+    /// publishes, and the durable checkpoint may name it: it must never be seen half written. So an
+    /// identical file is left alone, and a different one is replaced by a rename.
+    fn write_partial_tile(&mut self, id: TileId, bytes: &[u8]) -> Result<()> {
+        let path = self.dir.join(id.path());
+        if fs::read(&path).is_ok_and(|existing| existing == bytes) {
+            return Ok(());
+        }
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(|error| Error::io("create", parent, error))?;
+        }
+        let temporary = path.with_file_name(format!("{}.tmp", id.width));
+        fs::write(&temporary, bytes).map_err(|error| Error::io("write", &temporary, error))?;
+        fs::rename(&temporary, &path).map_err(|error| Error::io("rename", &path, error))?;
         if !cfg!(target_os = "linux") {
             self.dirty.push(path);
         }
