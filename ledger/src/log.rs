@@ -516,7 +516,7 @@ impl Log {
             }
             self.upper[level].push(hash);
             let len = self.upper[level].len();
-            if level % TILE_HEIGHT as usize == 0 && len as u64 % TILE_WIDTH == 0 {
+            if level % TILE_HEIGHT as usize == 0 && (len as u64).is_multiple_of(TILE_WIDTH) {
                 let tile_level = (level / TILE_HEIGHT as usize + 1) as u8;
                 let id = TileId {
                     kind: TileKind::Hashes(tile_level),
@@ -537,11 +537,11 @@ impl Log {
 
     fn write_tile(&mut self, id: TileId, bytes: &[u8]) -> Result<()> {
         let path = self.dir.join(id.path());
-        if let Some(parent) = path.parent() {
-            if !self.created_dirs.contains(parent) {
-                fs::create_dir_all(parent).map_err(|error| Error::io("create", parent, error))?;
-                self.created_dirs.insert(parent.to_owned());
-            }
+        if let Some(parent) = path.parent()
+            && !self.created_dirs.contains(parent)
+        {
+            fs::create_dir_all(parent).map_err(|error| Error::io("create", parent, error))?;
+            self.created_dirs.insert(parent.to_owned());
         }
         fs::write(&path, bytes).map_err(|error| Error::io("write", &path, error))?;
         if !cfg!(target_os = "linux") {

@@ -172,7 +172,8 @@ pub fn decode_bundle(bytes: &[u8]) -> Result<Vec<&[u8]>> {
 
 /// Splits a hash tile into its hashes.
 pub fn decode_hash_tile(bytes: &[u8]) -> Result<Vec<Hash>> {
-    if bytes.len() % Hash::LEN != 0 || bytes.len() as u64 > TILE_WIDTH * Hash::LEN as u64 {
+    if !bytes.len().is_multiple_of(Hash::LEN) || bytes.len() as u64 > TILE_WIDTH * Hash::LEN as u64
+    {
         return Err(Error::malformed(
             "hash tile",
             format!("{} bytes is not 1..=256 hashes", bytes.len()),
