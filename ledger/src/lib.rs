@@ -52,7 +52,9 @@ pub use checkpoint::Checkpoint;
 pub use error::{Error, Result};
 pub use group::GroupCommit;
 pub use hash::{Hash, empty_root, leaf_hash, merkle_root, node_hash};
-pub use log::{CHECKPOINT_FILE, Durability, JOURNAL_FILE, KEY_FILE, Log, Options, PUBLIC_KEY_FILE};
+pub use log::{
+    CHECKPOINT_FILE, Durability, JOURNAL_FILE, KEY_FILE, Log, NODES_FILE, Options, PUBLIC_KEY_FILE,
+};
 pub use note::{
     KeyKind, MAX_NOTE_LEN, MAX_SIGNATURES, Note, NoteSignature, SignerKey, VerifierKey,
 };

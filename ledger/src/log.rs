@@ -44,6 +44,12 @@ pub const PUBLIC_KEY_FILE: &str = "log.pub";
 pub const CHECKPOINT_FILE: &str = "checkpoint";
 /// The journal of unpublished appends.
 pub const JOURNAL_FILE: &str = "journal";
+/// A private cache of tree level 4: for each full level-0 tile, the roots of its sixteen 16-leaf
+/// subtrees (16 × 32 bytes). It lets a proof hash 22 nodes instead of 247. Not part of tlog-tiles:
+/// [`Log::open`] checks it against the level-1 tiles and rebuilds what does not match.
+pub const NODES_FILE: &str = "nodes";
+/// Hashes of tree level 4 per level-0 tile.
+const NODES_PER_TILE: usize = 16;
 
 /// Whether appends wait for the disk.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -80,6 +86,12 @@ pub struct Log {
     /// `upper[j]` holds every complete node of tree level 8 + j, left to right.
     upper: Vec<Vec<Hash>>,
     journal: File,
+    /// Every complete node of tree level 4: those of the full level-0 tiles (a copy of
+    /// [`NODES_FILE`]), then those of the partial tile. Invariant: `level4.len() == size / 16`.
+    level4: Vec<Hash>,
+    nodes: File,
+    /// Level-4 nodes of tiles completed by the current append, not yet written to [`NODES_FILE`].
+    nodes_pending: Vec<u8>,
     /// Full tiles completed since the last publish: their partial tiles are removed after it.
     completed: Vec<TileId>,
     created_dirs: HashSet<PathBuf>,
@@ -135,6 +147,9 @@ impl Log {
             bundle: Vec::new(),
             upper: Vec::new(),
             journal,
+            level4: Vec::new(),
+            nodes: open_nodes(dir)?,
+            nodes_pending: Vec::new(),
             completed: Vec::new(),
             created_dirs: HashSet::new(),
             dirty: Vec::new(),
@@ -167,6 +182,9 @@ impl Log {
             bundle: Vec::new(),
             upper: Vec::new(),
             journal: open_journal(dir)?,
+            level4: Vec::new(),
+            nodes: open_nodes(dir)?,
+            nodes_pending: Vec::new(),
             completed: Vec::new(),
             created_dirs: HashSet::new(),
             dirty: Vec::new(),
@@ -297,6 +315,7 @@ impl Log {
                 return Err(error);
             }
         }
+        self.flush_nodes()?;
         Ok(first..self.size)
     }
 
@@ -481,6 +500,10 @@ impl Log {
         crate::tile::push_bundle_entry(&mut self.bundle, entry)?;
         self.leaves.push(hash);
         self.size += 1;
+        if self.leaves.len().is_multiple_of(NODES_PER_TILE) {
+            let block = &self.leaves[self.leaves.len() - NODES_PER_TILE..];
+            self.level4.push(merkle_root(block));
+        }
         if self.leaves.len() as u64 == TILE_WIDTH {
             let index = self.size / TILE_WIDTH - 1;
             let tile = TileId {
@@ -498,7 +521,10 @@ impl Log {
             self.write_tile(bundle, &bytes)?;
             self.completed.push(tile);
             self.completed.push(bundle);
-            let root = merkle_root(&self.leaves);
+            let level4 = &self.level4[self.level4.len() - NODES_PER_TILE..];
+            let root = merkle_root(level4);
+            self.nodes_pending
+                .extend_from_slice(&encode_hash_tile(level4));
             self.leaves.clear();
             self.push_upper(root)?;
         }
@@ -644,6 +670,69 @@ impl Log {
             )?);
         }
         self.upper = build_upper(level8);
+        self.load_nodes()
+    }
+
+    /// Loads the level-4 cache, checking each tile's sixteen nodes against its level-8 node and
+    /// rebuilding from the level-0 tile whatever is missing or wrong.
+    fn load_nodes(&mut self) -> Result<()> {
+        let path = self.dir.join(NODES_FILE);
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(error) => return Err(Error::io("read", &path, error)),
+        };
+        let full = (self.size / TILE_WIDTH) as usize;
+        let tile_bytes = NODES_PER_TILE * Hash::LEN;
+        let mut level4 = Vec::with_capacity(full * NODES_PER_TILE);
+        let mut rebuilt = bytes.len() != full * tile_bytes;
+        for index in 0..full {
+            let cached = bytes
+                .get(index * tile_bytes..(index + 1) * tile_bytes)
+                .and_then(|chunk| decode_hash_tile(chunk).ok())
+                .filter(|nodes| merkle_root(nodes) == self.upper[0][index]);
+            let nodes = match cached {
+                Some(nodes) => nodes,
+                None => {
+                    rebuilt = true;
+                    let id = TileId {
+                        kind: TileKind::Hashes(0),
+                        index: index as u64,
+                        width: TILE_WIDTH,
+                    };
+                    read_hash_tile(&self.dir, id)?
+                        .chunks(NODES_PER_TILE)
+                        .map(merkle_root)
+                        .collect()
+                }
+            };
+            level4.extend(nodes);
+        }
+        if rebuilt {
+            let sync = self.options.durability == Durability::Fsync;
+            write_atomic(
+                &self.dir,
+                NODES_FILE,
+                &encode_hash_tile(&level4),
+                false,
+                sync,
+            )?;
+            self.nodes = open_nodes(&self.dir)?;
+        }
+        level4.extend(self.leaves.chunks_exact(NODES_PER_TILE).map(merkle_root));
+        self.level4 = level4;
+        Ok(())
+    }
+
+    fn flush_nodes(&mut self) -> Result<()> {
+        if self.nodes_pending.is_empty() {
+            return Ok(());
+        }
+        let bytes = std::mem::take(&mut self.nodes_pending);
+        if let Err(error) = self.nodes.write_all(&bytes) {
+            self.poisoned = true;
+            return Err(Error::io("write", self.dir.join(NODES_FILE), error));
+        }
         Ok(())
     }
 
@@ -686,7 +775,7 @@ impl Log {
         self.journal
             .seek(SeekFrom::End(0))
             .map_err(|error| Error::io("seek", &path, error))?;
-        Ok(())
+        self.flush_nodes()
     }
 }
 
@@ -723,6 +812,14 @@ impl NodeSource for LogNodes<'_> {
         }
         let first = index << level;
         let tile = first / TILE_WIDTH;
+        if level >= 4 {
+            let start = (first >> 4) as usize;
+            let end = start + (1usize << (level - 4));
+            let nodes = self.log.level4.get(start..end);
+            return nodes
+                .map(merkle_root)
+                .ok_or_else(|| Error::Range(format!("no node at level {level} index {index}")));
+        }
         let start = (first % TILE_WIDTH) as usize;
         let end = start + (1usize << level);
         let hashes: &[Hash] = if tile == self.log.size / TILE_WIDTH {
@@ -801,6 +898,15 @@ pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>> {
 
 fn read_text(path: &Path) -> Result<String> {
     fs::read_to_string(path).map_err(|error| Error::io("read", path, error))
+}
+
+fn open_nodes(dir: &Path) -> Result<File> {
+    let path = dir.join(NODES_FILE);
+    OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&path)
+        .map_err(|error| Error::io("open", &path, error))
 }
 
 fn open_journal(dir: &Path) -> Result<File> {
@@ -994,6 +1100,34 @@ mod tests {
             // The open published size 20 and emptied the journal. The next round puts the old
             // journal back: a crash between a checkpoint and the journal's reset, on top of a tear.
         }
+    }
+
+    #[test]
+    fn a_damaged_level4_cache_is_rebuilt_on_open() {
+        let dir = TestDir::new("nodes");
+        let mut log = Log::create(&dir.0, "test.example/log", fast()).expect("create");
+        let entries: Vec<Vec<u8>> = (0..1000).map(entry).collect();
+        log.append(&entries).expect("append");
+        log.publish().expect("publish");
+        let leaves: Vec<Hash> = entries.iter().map(|entry| leaf_hash(entry)).collect();
+        let root = log.root();
+        drop(log);
+        let nodes = dir.0.join(NODES_FILE);
+        let mut bytes = fs::read(&nodes).expect("nodes");
+        assert_eq!(bytes.len(), 3 * 16 * 32);
+        bytes[600] ^= 1;
+        bytes.truncate(bytes.len() - 10);
+        fs::write(&nodes, &bytes).expect("write");
+        let log = Log::open(&dir.0, fast()).expect("reopen");
+        for index in [0, 300, 555, 767, 999] {
+            let proof = log.inclusion_proof(index, 1000).expect("proof");
+            verify_inclusion(&leaves[index as usize], index, 1000, &proof, &root).expect("verifies");
+        }
+        assert_eq!(fs::read(&nodes).expect("nodes").len(), 3 * 16 * 32);
+        fs::remove_file(&nodes).expect("remove");
+        let log = Log::open(&dir.0, fast()).expect("reopen without the cache");
+        let proof = log.inclusion_proof(555, 1000).expect("proof");
+        verify_inclusion(&leaves[555], 555, 1000, &proof, &root).expect("verifies");
     }
 
     #[test]
