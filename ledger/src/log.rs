@@ -303,17 +303,34 @@ impl Log {
         self.journal
             .write_all(&buffer)
             .map_err(|error| self.fail("write", JOURNAL_FILE, error))?;
-        if self.options.durability == Durability::Fsync {
-            self.journal
-                .sync_data()
-                .map_err(|error| self.fail("fsync", JOURNAL_FILE, error))?;
-        }
-        // Durable from here on. The tiles follow; if they fail, reopening rebuilds them.
+        // The fsync runs on its own thread while this one writes the tiles: the tiles are not
+        // durable anyway (publish syncs them), and nothing returns before the fsync has.
+        let syncer = if self.options.durability == Durability::Fsync {
+            let journal = self
+                .journal
+                .try_clone()
+                .map_err(|error| self.fail("open", JOURNAL_FILE, error))?;
+            Some(std::thread::spawn(move || journal.sync_data()))
+        } else {
+            None
+        };
+        let mut tiles = Ok(());
         for (entry, hash) in entries.iter().zip(hashes) {
-            if let Err(error) = self.push_leaf(entry.as_ref(), hash) {
-                self.poisoned = true;
-                return Err(error);
+            tiles = self.push_leaf(entry.as_ref(), hash);
+            if tiles.is_err() {
+                break;
             }
+        }
+        if let Some(syncer) = syncer {
+            let synced = syncer
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("the fsync thread panicked")));
+            synced.map_err(|error| self.fail("fsync", JOURNAL_FILE, error))?;
+        }
+        // Durable from here on. If the tiles failed, reopening rebuilds them from the journal.
+        if let Err(error) = tiles {
+            self.poisoned = true;
+            return Err(error);
         }
         self.flush_nodes()?;
         Ok(first..self.size)
@@ -1121,7 +1138,8 @@ mod tests {
         let log = Log::open(&dir.0, fast()).expect("reopen");
         for index in [0, 300, 555, 767, 999] {
             let proof = log.inclusion_proof(index, 1000).expect("proof");
-            verify_inclusion(&leaves[index as usize], index, 1000, &proof, &root).expect("verifies");
+            verify_inclusion(&leaves[index as usize], index, 1000, &proof, &root)
+                .expect("verifies");
         }
         assert_eq!(fs::read(&nodes).expect("nodes").len(), 3 * 16 * 32);
         fs::remove_file(&nodes).expect("remove");
