@@ -55,6 +55,12 @@ pub enum Error {
     /// A shared group commit failed; every entry of that commit gets this error.
     #[error("group commit failed: {0}")]
     GroupCommit(String),
+    /// Another process has the log open for writing.
+    #[error("{path}: the log is open by another writer")]
+    Busy {
+        /// The log directory.
+        path: PathBuf,
+    },
     /// The log directory already holds a log, or holds none.
     #[error("{path}: {reason}")]
     Directory {

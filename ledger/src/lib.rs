@@ -53,7 +53,8 @@ pub use error::{Error, Result};
 pub use group::GroupCommit;
 pub use hash::{Hash, empty_root, leaf_hash, merkle_root, node_hash};
 pub use log::{
-    CHECKPOINT_FILE, Durability, JOURNAL_FILE, KEY_FILE, Log, NODES_FILE, Options, PUBLIC_KEY_FILE,
+    CHECKPOINT_FILE, Durability, JOURNAL_FILE, KEY_FILE, LOCK_FILE, Log, NODES_FILE, Options,
+    PUBLIC_KEY_FILE,
 };
 pub use note::{
     KeyKind, MAX_NOTE_LEN, MAX_SIGNATURES, Note, NoteSignature, SignerKey, VerifierKey,

@@ -44,6 +44,8 @@ pub const PUBLIC_KEY_FILE: &str = "log.pub";
 pub const CHECKPOINT_FILE: &str = "checkpoint";
 /// The journal of unpublished appends.
 pub const JOURNAL_FILE: &str = "journal";
+/// Held locked (flock) by the one process that has the log open.
+pub const LOCK_FILE: &str = "lock";
 /// A private cache of tree level 4: for each full level-0 tile, the roots of its sixteen 16-leaf
 /// subtrees (16 × 32 bytes). It lets a proof hash 22 nodes instead of 247. Not part of tlog-tiles:
 /// [`Log::open`] checks it against the level-1 tiles and rebuilds what does not match.
@@ -97,6 +99,8 @@ pub struct Log {
     created_dirs: HashSet<PathBuf>,
     /// Files written since the last publish (synced one by one where there is no syncfs).
     dirty: Vec<PathBuf>,
+    /// The lock that keeps a second writer out, held while the log is open.
+    _lock: File,
     /// Set when a write failed after the journal was synced: the memory state is no longer known
     /// to match the disk, so the log must be reopened.
     poisoned: bool,
@@ -112,6 +116,7 @@ impl Log {
             });
         }
         fs::create_dir_all(dir).map_err(|error| Error::io("create", dir, error))?;
+        let lock = lock_dir(dir)?;
         let signer = SignerKey::generate(origin, KeyKind::Note)?;
         write_atomic(
             dir,
@@ -153,6 +158,7 @@ impl Log {
             completed: Vec::new(),
             created_dirs: HashSet::new(),
             dirty: Vec::new(),
+            _lock: lock,
             poisoned: false,
         })
     }
@@ -167,6 +173,7 @@ impl Log {
                 reason: "holds no log (no log.key)",
             });
         }
+        let lock = lock_dir(dir)?;
         let signer = SignerKey::parse(&read_text(&key_path)?)?;
         let checkpoint = read_checkpoint(dir, &signer.verifier())?;
         let parsed = Checkpoint::parse(checkpoint.text())?;
@@ -188,6 +195,7 @@ impl Log {
             completed: Vec::new(),
             created_dirs: HashSet::new(),
             dirty: Vec::new(),
+            _lock: lock,
             poisoned: false,
         };
         log.load_tiles()?;
@@ -917,6 +925,33 @@ fn read_text(path: &Path) -> Result<String> {
     fs::read_to_string(path).map_err(|error| Error::io("read", path, error))
 }
 
+/// Takes the directory's writer lock, or fails with [`Error::Busy`].
+fn lock_dir(dir: &Path) -> Result<File> {
+    let path = dir.join(LOCK_FILE);
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|error| Error::io("open", &path, error))?;
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock only reads the descriptor, which `file` keeps open for the call.
+        let status = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if status != 0 {
+            let error = std::io::Error::last_os_error();
+            if error.kind() == std::io::ErrorKind::WouldBlock {
+                return Err(Error::Busy {
+                    path: dir.to_owned(),
+                });
+            }
+            return Err(Error::io("lock", &path, error));
+        }
+    }
+    Ok(file)
+}
+
 fn open_nodes(dir: &Path) -> Result<File> {
     let path = dir.join(NODES_FILE);
     OpenOptions::new()
@@ -1061,6 +1096,7 @@ mod tests {
             "a level-2 partial tile for 65536 entries"
         );
 
+        drop(log);
         let reopened = Log::open(&dir.0, fast()).expect("reopen");
         assert_eq!((reopened.size(), reopened.root()), (total, root));
     }
@@ -1142,10 +1178,21 @@ mod tests {
                 .expect("verifies");
         }
         assert_eq!(fs::read(&nodes).expect("nodes").len(), 3 * 16 * 32);
+        drop(log);
         fs::remove_file(&nodes).expect("remove");
         let log = Log::open(&dir.0, fast()).expect("reopen without the cache");
         let proof = log.inclusion_proof(555, 1000).expect("proof");
         verify_inclusion(&leaves[555], 555, 1000, &proof, &root).expect("verifies");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_second_writer_is_refused_while_the_first_has_the_log_open() {
+        let dir = TestDir::new("busy");
+        let log = Log::create(&dir.0, "test.example/log", fast()).expect("create");
+        assert!(matches!(Log::open(&dir.0, fast()), Err(Error::Busy { .. })));
+        drop(log);
+        Log::open(&dir.0, fast()).expect("free again");
     }
 
     #[test]

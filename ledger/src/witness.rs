@@ -278,6 +278,18 @@ mod tests {
             .expect("still verifies");
     }
 
+    /// A native `cosignature/v1` (type 0x04) verifier key from the tests of transparency-dev/formats
+    /// (`note/note_cosigv1_test.go`): its key id must come out as the one it names.
+    #[test]
+    fn a_published_cosignature_key_parses_with_its_key_id() {
+        let key = VerifierKey::parse(
+            "remora.n621.de+da77ade7+BOvN63jn/bLvkieywe8R6UYAtVtNbZpXh34x7onlmtw2",
+        )
+        .expect("parses");
+        assert_eq!(key.kind(), KeyKind::Cosignature);
+        assert_eq!(key.key_id(), [0xda, 0x77, 0xad, 0xe7]);
+    }
+
     #[test]
     fn cosigning_needs_a_cosignature_key() {
         let log = SignerKey::generate("city.example/ledger", KeyKind::Note).expect("key");
