@@ -246,6 +246,16 @@ fn append(dir: &Path, batch: usize) -> anyhow::Result<ExitCode> {
             lines.clear();
         }
         if read == 0 {
+            if line_number == 0 {
+                // Empty input: say so in the same shape, so that scripts always get one line.
+                let report = AppendReport {
+                    first_index: log.size(),
+                    count: 0,
+                    size: log.size(),
+                    root: log.root().to_hex(),
+                };
+                writeln!(stdout, "{}", serde_json::to_string(&report)?)?;
+            }
             return Ok(ExitCode::SUCCESS);
         }
     }

@@ -136,6 +136,12 @@ fn init_append_verify_prove_and_check_a_proof() {
         "{printed}"
     );
 
+    let nothing = json(&["ledger", "append", path(&log)], "");
+    assert_eq!(
+        (nothing["first_index"].as_u64(), nothing["count"].as_u64()),
+        (Some(301), Some(0))
+    );
+
     let verified = json(
         &["ledger", "verify", path(&log), "--key", &key, "--json"],
         "",
