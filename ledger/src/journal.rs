@@ -105,6 +105,19 @@ pub(crate) fn batch_entries<'a>(bytes: &'a [u8], batch: &Batch) -> Result<Vec<&'
     // The same encoding as an entry bundle, without its 256-entry limit. The digest matched, so a
     // payload that does not decode was written that way: corruption.
     let payload = &bytes[batch.payload.clone()];
+    // Each entry takes at least its 2-byte length: a larger count is corruption, and must not
+    // size an allocation (found by fuzzing: a count of 800 million with an empty payload).
+    if batch.count as usize > payload.len() / 2 {
+        return Err(Error::corrupt(
+            "journal",
+            format!(
+                "batch of entry {} claims {} entries in {} bytes",
+                batch.first_index,
+                batch.count,
+                payload.len()
+            ),
+        ));
+    }
     let mut entries = Vec::with_capacity(batch.count as usize);
     let mut rest = payload;
     while !rest.is_empty() {
@@ -202,6 +215,20 @@ mod tests {
         let mut bytes = journal(&[(0, &[b"first"]), (1, &[b"second"])]);
         bytes[HEADER_LEN + 3] ^= 1;
         assert!(matches!(scan(&bytes), Err(Error::Corrupt { .. })));
+    }
+
+    /// Regression (fuzzing, ledger_tiles): a batch whose digest matches but whose count is huge.
+    #[test]
+    fn an_impossible_entry_count_is_corruption_not_an_allocation() {
+        let mut bytes = journal(&[(0, &[])]);
+        bytes[12..16].copy_from_slice(&792_997_936u32.to_le_bytes());
+        let digest = batch_digest(&bytes[..20], &bytes[HEADER_LEN..]);
+        bytes[20..HEADER_LEN].copy_from_slice(&digest);
+        let scan = scan(&bytes).expect("the digest matches");
+        assert!(matches!(
+            batch_entries(&bytes, &scan.batches[0]),
+            Err(Error::Corrupt { .. })
+        ));
     }
 
     #[test]
