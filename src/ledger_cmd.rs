@@ -436,13 +436,18 @@ fn bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     let mut next = 0u64;
     let mut since_publish = 0u64;
     let mut entries: Vec<Vec<u8>> = Vec::new();
+    let mut append_cpu = 0.0;
     while next < args.entries {
         let count = args.batch.min(args.entries - next);
         entries.clear();
         entries.extend((next..next + count).map(|index| bench_entry(index, args.entry_size)));
+        let cpu_before = process_cpu_seconds();
         let started = Instant::now();
         log.append(&entries)?;
         let elapsed = started.elapsed().as_secs_f64();
+        append_cpu += process_cpu_seconds()
+            .zip(cpu_before)
+            .map_or(0.0, |(after, before)| after - before);
         append_total += elapsed;
         if count == args.batch {
             batch_seconds.push(elapsed);
@@ -491,6 +496,9 @@ fn bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         "fsync": !args.no_fsync,
         "append_median_batch_entries_per_second": median_batch.map(|seconds| args.batch as f64 / seconds),
         "append_overall_entries_per_second": size as f64 / append_total,
+        "append_cpu_seconds": append_cpu,
+        "append_entries_per_cpu_second": size as f64 / append_cpu,
+        "load_average": std::fs::read_to_string("/proc/loadavg").ok().map(|text| text.trim().to_owned()),
         "publish_median_seconds": median(&mut publish_seconds),
         "publishes": publish_seconds.len(),
         "overall_with_publish_entries_per_second": size as f64 / (append_total + publish_seconds.iter().sum::<f64>()),
@@ -501,6 +509,16 @@ fn bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         "verify_seconds": verify_seconds,
         "verified_root": report.root.to_hex(),
     }))
+}
+
+/// CPU time (user and system, all threads) of this process so far, from `/proc/self/stat` in clock
+/// ticks of 1/100 s; `None` where there is no such file.
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let user: f64 = fields.get(11)?.parse().ok()?;
+    let system: f64 = fields.get(12)?.parse().ok()?;
+    Some((user + system) / 100.0)
 }
 
 /// A deterministic entry of `size` bytes: its index, then filler that differs per entry.

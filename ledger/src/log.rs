@@ -294,20 +294,23 @@ impl Log {
                 + 64,
         );
         let mut batch: Vec<&[u8]> = Vec::new();
-        let mut batch_first = first;
+        // `hashes[batch_start..]` are the leaf hashes of `batch`.
+        let mut batch_start = 0;
         let mut payload = 0;
         for entry in entries {
             let entry = entry.as_ref();
             if payload + entry.len() + 2 > journal::MAX_PAYLOAD && !batch.is_empty() {
-                journal::encode_batch(&mut buffer, batch_first, &batch);
-                batch_first += batch.len() as u64;
+                let leaves = &hashes[batch_start..batch_start + batch.len()];
+                journal::encode_batch(&mut buffer, first + batch_start as u64, &batch, leaves);
+                batch_start += batch.len();
                 batch.clear();
                 payload = 0;
             }
             batch.push(entry);
             payload += entry.len() + 2;
         }
-        journal::encode_batch(&mut buffer, batch_first, &batch);
+        let leaves = &hashes[batch_start..];
+        journal::encode_batch(&mut buffer, first + batch_start as u64, &batch, leaves);
         self.journal
             .write_all(&buffer)
             .map_err(|error| self.fail("write", JOURNAL_FILE, error))?;
