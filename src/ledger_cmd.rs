@@ -49,6 +49,12 @@ enum LedgerCommand {
         /// The log's verifier key (a file, or the vkey text); default: DIR/log.pub.
         #[arg(long)]
         key: Option<String>,
+        /// A witness's cosignature verifier key (a file, or the vkey text); repeat for each.
+        #[arg(long)]
+        witness: Vec<String>,
+        /// How many of the witnesses must have cosigned the checkpoint (default: all given).
+        #[arg(long)]
+        quorum: Option<usize>,
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
@@ -163,7 +169,13 @@ pub fn run(args: LedgerArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         LedgerCommand::Init { dir, origin } => init(&dir, &origin),
         LedgerCommand::Append { dir, batch } => append(&dir, batch),
-        LedgerCommand::Verify { dir, key, json } => verify(&dir, key.as_deref(), json),
+        LedgerCommand::Verify {
+            dir,
+            key,
+            witness,
+            quorum,
+            json,
+        } => verify(&dir, key.as_deref(), &witness, quorum, json),
         LedgerCommand::Prove { dir, index, from } => prove(&dir, index, from),
         LedgerCommand::CheckProof {
             bundle,
@@ -261,7 +273,13 @@ fn append(dir: &Path, batch: usize) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn verify(dir: &Path, key: Option<&str>, json_output: bool) -> anyhow::Result<ExitCode> {
+fn verify(
+    dir: &Path,
+    key: Option<&str>,
+    witnesses: &[String],
+    quorum: Option<usize>,
+    json_output: bool,
+) -> anyhow::Result<ExitCode> {
     let key = match key {
         Some(key) => load_verifier(key)?,
         None => load_verifier(&dir.join(ledger::PUBLIC_KEY_FILE).to_string_lossy())?,
@@ -283,8 +301,27 @@ fn verify(dir: &Path, key: Option<&str>, json_output: bool) -> anyhow::Result<Ex
     }
     let report = ledger::verify_dir(dir, &key)
         .with_context(|| format!("{} does not verify", dir.display()))?;
+    // The witnesses' cosignatures on the checkpoint, when the caller names the witnesses.
+    let policy = Policy {
+        log: key,
+        witnesses: witnesses
+            .iter()
+            .map(|key| load_verifier(key))
+            .collect::<anyhow::Result<_>>()?,
+        quorum: quorum.unwrap_or(witnesses.len()),
+    };
+    let note_path = dir.join(ledger::CHECKPOINT_FILE);
+    let note = Note::parse(
+        &std::fs::read(&note_path)
+            .with_context(|| format!("cannot read {}", note_path.display()))?,
+    )?;
+    policy
+        .verify(&note)
+        .with_context(|| format!("{} does not verify", note_path.display()))?;
     if json_output {
-        println!("{}", serde_json::to_string(&report)?);
+        let mut value = serde_json::to_value(&report)?;
+        value["witnesses_required"] = json!(policy.quorum);
+        println!("{value}");
         Ok(ExitCode::SUCCESS)
     } else {
         println!("ok: {} entries, root {}", report.size, report.root);

@@ -336,6 +336,39 @@ fn witnesses_cosign_consistent_checkpoints_and_the_policy_counts_them() {
     );
     let verified = json(&["ledger", "verify", path(&log), "--json"], "");
     assert_eq!(verified["cosignatures"], 2);
+    let (police, transport) = (&witness_keys[0].1, &witness_keys[1].1);
+    let both = [
+        "ledger",
+        "verify",
+        path(&log),
+        "--witness",
+        police,
+        "--witness",
+        transport,
+        "--json",
+    ];
+    assert_eq!(json(&both, "")["witnesses_required"], 2);
+    // A third, unknown witness breaks a policy of three, not one of two.
+    let other = json(
+        &[
+            "ledger",
+            "witness",
+            "init",
+            path(&scratch.join("other")),
+            "--name",
+            "other.city/w",
+            "--log-key",
+            &log_key,
+        ],
+        "",
+    );
+    let other_key = other["key"].as_str().expect("key");
+    let mut three = both.to_vec();
+    three.splice(7..7, ["--witness", other_key]);
+    let error = failure(&three);
+    assert!(error.contains("2 of the 3 witnesses cosigned"), "{error}");
+    three.splice(9..9, ["--quorum", "2"]);
+    json(&three, "");
 }
 
 #[test]
