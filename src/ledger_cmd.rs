@@ -162,6 +162,13 @@ struct BenchArgs {
     /// Keep the log afterwards.
     #[arg(long)]
     keep: bool,
+    /// Also measure group commit: this many threads append single entries to a second log (in
+    /// DIR.group) through `GroupCommit`; 0 skips it.
+    #[arg(long, default_value_t = 0)]
+    threads: u64,
+    /// How many single-entry appends the group-commit measurement makes, over all threads.
+    #[arg(long, default_value_t = 100_000)]
+    group_entries: u64,
 }
 
 /// Runs one `roadcode ledger` command.
@@ -520,6 +527,11 @@ fn bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     drop(log);
     let started = Instant::now();
     let report = ledger::verify_dir(&args.dir, &key)?;
+    let group = if args.threads > 0 {
+        Some(bench_group_commit(args, durability)?)
+    } else {
+        None
+    };
     let verify_seconds = started.elapsed().as_secs_f64();
     if !args.keep {
         std::fs::remove_dir_all(&args.dir)
@@ -545,6 +557,56 @@ fn bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         "proof_bundle_median_micros": median(&mut bundle_micros),
         "verify_seconds": verify_seconds,
         "verified_root": report.root.to_hex(),
+        "group_commit": group,
+    }))
+}
+
+/// Threads append one entry at a time through `GroupCommit`: how many entries per second, and how
+/// many entries shared each journal write and fsync.
+fn bench_group_commit(
+    args: &BenchArgs,
+    durability: Durability,
+) -> anyhow::Result<serde_json::Value> {
+    let dir = args.dir.with_extension("group");
+    if dir.exists() {
+        bail!("{} exists; give a new directory", dir.display());
+    }
+    let log = Log::create(&dir, "bench.roadcode/group", Options { durability })?;
+    let group = std::sync::Arc::new(ledger::GroupCommit::new(log));
+    let per_thread = args.group_entries / args.threads;
+    let started = Instant::now();
+    let workers: Vec<_> = (0..args.threads)
+        .map(|thread| {
+            let group = group.clone();
+            let entry_size = args.entry_size;
+            std::thread::spawn(move || -> ledger::Result<()> {
+                for n in 0..per_thread {
+                    group.append(bench_entry(thread * per_thread + n, entry_size))?;
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker
+            .join()
+            .map_err(|_| anyhow::anyhow!("an appending thread panicked"))??;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let commits = group.commits();
+    group.publish()?;
+    drop(group);
+    if !args.keep {
+        std::fs::remove_dir_all(&dir)
+            .with_context(|| format!("cannot remove {}", dir.display()))?;
+    }
+    let appended = per_thread * args.threads;
+    Ok(json!({
+        "threads": args.threads,
+        "entries": appended,
+        "entries_per_second": appended as f64 / seconds,
+        "commits": commits,
+        "entries_per_commit": appended as f64 / commits.max(1) as f64,
     }))
 }
 

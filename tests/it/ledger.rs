@@ -388,6 +388,10 @@ fn bench_prints_its_figures() {
             "20",
             "--publish-every",
             "1000",
+            "--threads",
+            "4",
+            "--group-entries",
+            "400",
         ],
         "",
     );
@@ -405,6 +409,11 @@ fn bench_prints_its_figures() {
             .expect("median")
             > 0.0
     );
+    assert_eq!(figures["group_commit"]["entries"], 400);
+    let per_commit = figures["group_commit"]["entries_per_commit"]
+        .as_f64()
+        .expect("ratio");
+    assert!((1.0..=400.0).contains(&per_commit), "{per_commit}");
     assert!(!dir.exists(), "the benchmark log is removed");
 }
 
