@@ -55,20 +55,27 @@ pub fn verify_dir(dir: &Path, key: &VerifierKey) -> Result<Report> {
 
     // Level 0, in parallel: each tile's entries hash to the tile's hashes.
     let tiles0 = size.div_ceil(TILE_WIDTH);
-    let checked: Vec<Result<(Vec<Hash>, u64)>> = (0..tiles0)
+    // Each full tile is reduced to its root at once, so memory stays at one hash per tile.
+    let checked: Vec<Result<(Result<Hash, Vec<Hash>>, u64)>> = (0..tiles0)
         .into_par_iter()
-        .map(|index| check_level0(dir, size, index))
+        .map(|index| {
+            let (hashes, files) = check_level0(dir, size, index)?;
+            if hashes.len() as u64 == TILE_WIDTH {
+                Ok((Ok(merkle_root(&hashes)), files))
+            } else {
+                Ok((Err(hashes), files))
+            }
+        })
         .collect();
     let mut level8 = Vec::with_capacity(checked.len());
     let mut partial = Vec::new();
     let mut tiles = 0;
     for result in checked {
-        let (hashes, files) = result?;
+        let (reduced, files) = result?;
         tiles += files;
-        if hashes.len() as u64 == TILE_WIDTH {
-            level8.push(merkle_root(&hashes));
-        } else {
-            partial = hashes;
+        match reduced {
+            Ok(root) => level8.push(root),
+            Err(leaves) => partial = leaves,
         }
     }
 
