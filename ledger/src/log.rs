@@ -239,8 +239,10 @@ impl Log {
 
     /// The root of the tree of all appended entries.
     pub fn root(&self) -> Hash {
-        // Only the partial tile and the upper levels are needed: no disk reads.
-        self.root_at(self.size).unwrap_or_else(|_| empty_root())
+        // The full tree's subtrees are all in memory (levels 4 and 8 up, and the partial tile's
+        // leaves), so this reads no file and cannot fail unless those invariants are broken.
+        self.root_at(self.size)
+            .expect("every node of the whole tree is in memory")
     }
 
     /// The root of the tree of the first `size` entries.
