@@ -56,14 +56,14 @@ pub fn verify_dir(dir: &Path, key: &VerifierKey) -> Result<Report> {
     // Level 0, in parallel: each tile's entries hash to the tile's hashes.
     let tiles0 = size.div_ceil(TILE_WIDTH);
     // Each full tile is reduced to its root at once, so memory stays at one hash per tile.
-    let checked: Vec<Result<(Result<Hash, Vec<Hash>>, u64)>> = (0..tiles0)
+    let checked: Vec<Result<(Level0, u64)>> = (0..tiles0)
         .into_par_iter()
         .map(|index| {
             let (hashes, files) = check_level0(dir, size, index)?;
             if hashes.len() as u64 == TILE_WIDTH {
-                Ok((Ok(merkle_root(&hashes)), files))
+                Ok((Level0::Full(merkle_root(&hashes)), files))
             } else {
-                Ok((Err(hashes), files))
+                Ok((Level0::Partial(hashes), files))
             }
         })
         .collect();
@@ -74,8 +74,8 @@ pub fn verify_dir(dir: &Path, key: &VerifierKey) -> Result<Report> {
         let (reduced, files) = result?;
         tiles += files;
         match reduced {
-            Ok(root) => level8.push(root),
-            Err(leaves) => partial = leaves,
+            Level0::Full(root) => level8.push(root),
+            Level0::Partial(leaves) => partial = leaves,
         }
     }
 
@@ -139,6 +139,14 @@ pub fn verify_dir(dir: &Path, key: &VerifierKey) -> Result<Report> {
         unpublished,
         torn_bytes,
     })
+}
+
+/// What a checked level-0 tile leaves for the levels above.
+enum Level0 {
+    /// A full tile: the root of its 256 leaves (a node of tree level 8).
+    Full(Hash),
+    /// The partial last tile: its leaf hashes.
+    Partial(Vec<Hash>),
 }
 
 /// Checks level-0 tile `index` and its entry bundle; returns its leaf hashes and the files read.
