@@ -1,7 +1,7 @@
 //! `roadcode ledger ...`: create, append to, verify and prove things about a ledger directory, and
 //! cosign its checkpoints as a department's witness. Output for machines is JSON.
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -234,7 +234,9 @@ fn append(dir: &Path, batch: usize) -> anyhow::Result<ExitCode> {
     let mut line_number = 0u64;
     loop {
         let mut line = Vec::new();
-        let read = input
+        // At most one byte past the limit and the newline: an endless line is refused, not buffered.
+        let read = (&mut input)
+            .take(ledger::MAX_ENTRY_LEN as u64 + 2)
             .read_until(b'\n', &mut line)
             .context("cannot read standard input")?;
         if read > 0 {
@@ -244,8 +246,7 @@ fn append(dir: &Path, batch: usize) -> anyhow::Result<ExitCode> {
             }
             if line.len() > ledger::MAX_ENTRY_LEN {
                 bail!(
-                    "line {line_number}: entry of {} bytes is over the limit of {}",
-                    line.len(),
+                    "line {line_number}: entry is longer than the limit of {} bytes",
                     ledger::MAX_ENTRY_LEN
                 );
             }

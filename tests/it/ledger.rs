@@ -136,6 +136,15 @@ fn init_append_verify_prove_and_check_a_proof() {
         "{printed}"
     );
 
+    let too_long = format!("{}\n", "x".repeat(70_000));
+    let output = roadcode(&["ledger", "append", path(&log)], &too_long);
+    assert!(!output.status.success());
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        error.contains("line 1: entry is longer than the limit of 65535 bytes"),
+        "{error}"
+    );
+
     let nothing = json(&["ledger", "append", path(&log)], "");
     assert_eq!(
         (nothing["first_index"].as_u64(), nothing["count"].as_u64()),
