@@ -277,6 +277,7 @@ fn witnesses_cosign_consistent_checkpoints_and_the_policy_counts_them() {
         );
         let bundle = scratch.join("consistency.json");
         std::fs::write(&bundle, &proof.stdout).expect("bundle");
+        let mut line_of_last = String::new();
         for (wdir, key) in &witness_keys {
             let signed = json(
                 &["ledger", "witness", "cosign", path(wdir), path(&bundle)],
@@ -296,10 +297,28 @@ fn witnesses_cosign_consistent_checkpoints_and_the_policy_counts_them() {
                 ],
                 "",
             );
+            line_of_last = line;
         }
+        line_of_last
     };
-    cosign_all("0");
+    let old_line = cosign_all("0");
     json(&["ledger", "append", path(&log)], "fourth\nfifth\n");
+    // A cosignature of the old checkpoint does not attach to the new one.
+    let transport_key = witness_keys[1].1.clone();
+    let error = failure(&[
+        "ledger",
+        "witness",
+        "attach",
+        path(&log),
+        "--witness-key",
+        &transport_key,
+        "--cosignature",
+        &old_line,
+    ]);
+    assert!(
+        error.contains("does not verify against the current checkpoint"),
+        "{error}"
+    );
     // A witness refuses a bundle that does not start where it stopped.
     let proof = roadcode(&["ledger", "prove", path(&log), "--from", "2"], "");
     let bundle = scratch.join("wrong.json");
