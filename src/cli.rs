@@ -3,6 +3,8 @@
 
 use clap::{Parser, Subcommand};
 
+use crate::ledger_cmd;
+
 /// Health codes for every square metre of a city's road surface.
 #[derive(Debug, Parser)]
 #[command(name = "roadcode", version, about)]
@@ -18,4 +20,6 @@ pub enum Command {
     Grid(crate::grid_cmd::GridArgs),
     /// The health-code engine: replay records, simulate them, measure it.
     Engine(crate::engine_cmd::EngineArgs),
+    /// The append-only verifiable ledger.
+    Ledger(ledger_cmd::LedgerArgs),
 }

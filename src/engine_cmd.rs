@@ -247,7 +247,6 @@ fn replay(
         }
     }
     flush(&mut engine, &mut pending)?;
-    drop(flush);
     if let Some(out) = events.as_mut() {
         out.flush()?;
     }

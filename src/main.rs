@@ -4,6 +4,7 @@ mod bench;
 mod cli;
 mod engine_cmd;
 mod grid_cmd;
+mod ledger_cmd;
 mod progress;
 mod simulate;
 
@@ -31,6 +32,7 @@ fn run() -> anyhow::Result<ExitCode> {
     match Cli::parse().command {
         Command::Grid(args) => grid_cmd::run(args),
         Command::Engine(args) => engine_cmd::run(args),
+        Command::Ledger(args) => ledger_cmd::run(args),
     }
 }
 

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `roadcode` binary on real files. One test binary, one module per area.
 
 mod grid;
+mod ledger;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
