@@ -1,5 +1,6 @@
 //! End-to-end tests: the real `roadcode` binary on real files. One test binary, one module per area.
 
+mod engine;
 mod grid;
 mod ledger;
 
