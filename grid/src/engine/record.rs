@@ -457,6 +457,9 @@ mod tests {
             r#"{"t":1763800000,"lat":30.27,"lon":120.16,"source":"camera","device":"c1","kind":"rutting","severity":"heavy","confidence":0.8,"accuracy_m":0.5,"outline":[[120.16,30.27],[120.1601,30.27],[120.1601,30.2701]]}"#,
             r#"{"t":1763800000,"source":"inspector","device":"i1","action":"verified","lat":30.27,"lon":120.16,"kind":"pothole"}"#,
             r#"{"t":1763800000,"source":"phone","device":"p1","citizen":"c9","path":[[120.16,30.27],[120.17,30.27]]}"#,
+            // Found by the engine_record fuzz target: more digits than f64 holds must round the same
+            // way when read again (serde_json's float_roundtrip).
+            r#"{"t":1793500000,"lat":30.27,"lon":12,"source":"camera","device":"c1","kind":"rutting","severity":"heavy","outline":[[120.1611111111111111111111111111111111111111111111111111111111111111,30.27],[120.1601,30.27],[120.1601,30.2701]]}"#,
         ];
         for line in lines {
             let record = Record::from_json_line(line).unwrap();
