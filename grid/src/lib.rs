@@ -6,6 +6,8 @@
 
 mod coord;
 mod defect;
+mod gcj02;
 
 pub use coord::{CoordError, Projection, Utm, UtmZone, Wgs84};
 pub use defect::{DefectKind, Severity, UnknownName};
+pub use gcj02::Gcj02;
