@@ -13,4 +13,7 @@ pub struct Cli {
 
 /// The areas of the system.
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Sensor recordings: detect and classify road events, IRI.
+    Sensors(crate::sensors_cmd::SensorsArgs),
+}

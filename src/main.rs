@@ -1,6 +1,7 @@
 //! The `roadcode` command: wires the crates together behind one CLI.
 
 mod cli;
+mod sensors_cmd;
 
 use std::process::ExitCode;
 
@@ -22,7 +23,9 @@ fn main() -> ExitCode {
 
 fn run() -> anyhow::Result<ExitCode> {
     let cli = cli::Cli::parse();
-    match cli.command {}
+    match cli.command {
+        cli::Command::Sensors(args) => sensors_cmd::run(args),
+    }
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
