@@ -13,7 +13,7 @@ use crate::learn::Model;
 pub const MODEL_RATE_HZ: f64 = 50.0;
 
 /// The names of the window features, in the model's order.
-pub const WINDOW_FEATURES: [&str; 14] = [
+pub const WINDOW_FEATURES: [&str; 18] = [
     "ln_std",
     "ln_positive_peak",
     "ln_negative_peak",
@@ -28,6 +28,10 @@ pub const WINDOW_FEATURES: [&str; 14] = [
     "zero_crossings_per_s",
     "smooth_share",
     "peaks_over_2_per_s",
+    "band_0_2_hz",
+    "band_2_5_hz",
+    "band_5_10_hz",
+    "band_10_25_hz",
 ];
 
 /// The stored window classifier.
@@ -128,6 +132,7 @@ pub fn window_features(az: &[f64], rate_hz: f64) -> Result<Vec<f64>, Error> {
         .filter(|&i| x[i].abs() > 2.0 && x[i].abs() >= x[i - 1].abs() && x[i].abs() > x[i + 1].abs())
         .count() as f64;
     let seconds = n / MODEL_RATE_HZ;
+    let bands = band_shares(&x, &[0.0, 2.0, 5.0, 10.0, 25.0]);
     let ln = |v: f64| (v.max(0.0) + 0.01).ln();
     Ok(vec![
         ln(std),
@@ -144,7 +149,37 @@ pub fn window_features(az: &[f64], rate_hz: f64) -> Result<Vec<f64>, Error> {
         zero_crossings / seconds,
         smooth_std / std,
         peaks / seconds,
+        bands[0],
+        bands[1],
+        bands[2],
+        bands[3],
     ])
+}
+
+/// The share of the signal's energy in each frequency band between consecutive `edges` (Hz), from a
+/// direct Fourier transform of the resampled window (at most a few hundred samples, so O(n²) is cheap;
+/// longer windows are cut to their middle 8 s).
+fn band_shares(x: &[f64], edges: &[f64]) -> Vec<f64> {
+    let limit = (8.0 * MODEL_RATE_HZ) as usize;
+    let skip = x.len().saturating_sub(limit) / 2;
+    let x = &x[skip..(skip + limit).min(x.len())];
+    let n = x.len();
+    let mut energy = vec![0.0; edges.len() - 1];
+    for k in 1..=n / 2 {
+        let frequency = k as f64 * MODEL_RATE_HZ / n as f64;
+        let (mut re, mut im) = (0.0, 0.0);
+        let step = std::f64::consts::TAU * k as f64 / n as f64;
+        for (j, v) in x.iter().enumerate() {
+            let (sin, cos) = (step * j as f64).sin_cos();
+            re += v * cos;
+            im -= v * sin;
+        }
+        if let Some(band) = edges.windows(2).position(|w| frequency > w[0] && frequency <= w[1]) {
+            energy[band] += re * re + im * im;
+        }
+    }
+    let total: f64 = energy.iter().sum();
+    energy.iter().map(|e| if total > 0.0 { e / total } else { 0.0 }).collect()
 }
 
 /// Linear resampling from `from_hz` to `to_hz` (the identity when they are equal).

@@ -25,24 +25,31 @@ use crate::track::Track;
 use crate::trace::Trace;
 
 /// The smallest |vertical acceleration| that makes a candidate, m/s².
-pub const CANDIDATE_MIN_M_S2: f64 = 1.0;
+pub const CANDIDATE_MIN_M_S2: f64 = 0.6;
 /// Below this speed (when known) nothing is a road event: parking, doors, hands.
 pub const MIN_SPEED_M_S: f64 = 1.5;
+/// The speed assumed where a trace has none, m/s.
+const ASSUMED_SPEED_M_S: f64 = 10.0;
 /// Half the width of the neighbourhood in which a candidate must be the largest, s.
 const PEAK_HALF_WIDTH_S: f64 = 0.5;
 /// Half the width of the background window, s.
 const BACKGROUND_HALF_WIDTH_S: f64 = 5.0;
 
 /// The names of the candidate features, in the detector model's order.
-pub const CANDIDATE_FEATURES: [&str; 8] = [
+pub const CANDIDATE_FEATURES: [&str; 13] = [
     "ln_peak",
     "ln_peak_over_background",
     "ln_peak_per_speed",
     "ln_peak_to_peak",
     "ln_horizontal_peak",
-    "speed",
-    "speed_known",
-    "neighbours_over_half_peak",
+    "ln_speed",
+    "seconds_over_half_peak",
+    "ln_max_step",
+    "ln_local_std",
+    "min_magnitude_g",
+    "peak_sign",
+    "ln_std_3s",
+    "ln_peak_over_std_3s",
 ];
 
 const SHIPPED: &str = include_str!("../model/detector.json");
@@ -102,11 +109,23 @@ impl Detector {
                 model.classes
             )));
         }
+        let threshold = model.threshold.unwrap_or(0.5);
+        if !(0.0..=1.0).contains(&threshold) {
+            return Err(Error::Model(format!("threshold {threshold} is not a probability")));
+        }
         Ok(Detector {
             model,
             classifier,
-            threshold: 0.5,
+            threshold,
         })
+    }
+
+    /// The same detector reporting candidates from probability `threshold` (clamped to [0, 1]).
+    pub fn with_threshold(self, threshold: f64) -> Detector {
+        Detector {
+            threshold: threshold.clamp(0.0, 1.0),
+            ..self
+        }
     }
 
     /// The road events of a trace, in time order.
@@ -135,7 +154,7 @@ impl Detector {
     }
 
     fn kind_of(&self, candidate: &Candidate, vertical: &[f64], rate: f64) -> RoadClass {
-        let neighbours = candidate.features[7];
+        let neighbours = candidate.features[6];
         if neighbours >= ROUGH_NEIGHBOURS {
             return RoadClass::Rough;
         }
@@ -168,8 +187,8 @@ impl Detector {
     }
 }
 
-/// With this many strong neighbours within ±5 s a hit is part of a rough stretch.
-const ROUGH_NEIGHBOURS: f64 = 6.0;
+/// With this many seconds of strong neighbours within ±5 s a hit is part of a rough stretch.
+const ROUGH_NEIGHBOURS: f64 = 1.0;
 
 /// Severity from the peak scaled to a common speed of 10 m/s (impact grows about linearly with speed):
 /// light below 4 m/s², heavy from 8 m/s².
@@ -253,7 +272,24 @@ fn candidates_of(trace: &Trace, oriented: &Oriented, speeds: &[Option<f64>]) -> 
             .filter(|v| v.abs() >= 0.5 * magnitude)
             .count()
             .saturating_sub(1);
-        let speed_value = speed.unwrap_or(0.0);
+        // Unknown speed is taken as a typical city speed.
+        let speed_value = speed.unwrap_or(ASSUMED_SPEED_M_S);
+        let max_step = (from.max(1)..to)
+            .map(|k| (vertical[k] - vertical[k - 1]).abs())
+            .fold(0.0, f64::max);
+        let local_mean = neighbourhood.iter().sum::<f64>() / neighbourhood.len() as f64;
+        let local_std = (neighbourhood.iter().map(|v| (v - local_mean).powi(2)).sum::<f64>()
+            / neighbourhood.len() as f64)
+            .sqrt();
+        let (w_from, w_to) = (i.saturating_sub(3 * half), (i + 3 * half + 1).min(n));
+        let wide = &vertical[w_from..w_to];
+        let wide_mean = wide.iter().sum::<f64>() / wide.len() as f64;
+        let wide_std =
+            (wide.iter().map(|v| (v - wide_mean).powi(2)).sum::<f64>() / wide.len() as f64).sqrt();
+        let min_magnitude = samples[from..to]
+            .iter()
+            .map(|s| s.accel[0].hypot(s.accel[1]).hypot(s.accel[2]))
+            .fold(f64::MAX, f64::min);
         found.push(Candidate {
             index: i,
             t: samples[i].t,
@@ -265,10 +301,15 @@ fn candidates_of(trace: &Trace, oriented: &Oriented, speeds: &[Option<f64>]) -> 
                 (magnitude / speed_value.max(3.0)).ln(),
                 (max - min + 0.01).ln(),
                 (horizontal + 0.05).ln(),
-                speed_value,
-                f64::from(u8::from(speed.is_some())),
-                // Per second of background window, so the count does not depend on the rate.
+                (speed_value + 1.0).ln(),
+                // In seconds, so that it does not depend on the rate.
                 neighbours as f64 / rate,
+                (max_step + 0.01).ln(),
+                (local_std + 0.01).ln(),
+                min_magnitude / 9.81,
+                vertical[i].signum(),
+                (wide_std + 0.01).ln(),
+                (magnitude / (wide_std + 0.05)).ln(),
             ],
         });
         i = to; // nothing else in this neighbourhood can be its peak

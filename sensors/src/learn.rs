@@ -27,6 +27,10 @@ pub struct Model {
     pub weights: Vec<Vec<f64>>,
     /// Per class: the bias.
     pub biases: Vec<f64>,
+    /// For a two-class model used as a detector: the probability of the second class from which it is
+    /// reported (chosen on the training data; absent for other models).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
 }
 
 /// Settings of [`train`].
@@ -196,6 +200,7 @@ pub fn train(
         scales,
         weights,
         biases,
+        threshold: None,
     })
 }
 

@@ -12,15 +12,14 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 
-use grid::Wgs84;
 use sensors::{
     Baseline, BaselineSignal, Confusion, Counts, Detector, RoadClass, Track, WindowClassifier,
-    distance_m, match_by_distance, match_by_time, window_features,
+    distance_m, window_features,
 };
 use serde::Serialize;
 
 use super::dataset::{Collection, Drive, Labels, WINDOW_RATE_HZ, Window, load_drives, load_windows};
-use super::train::{MATCH_DISTANCE_M, MATCH_TIME_S, class_index, train_classifier, train_detector};
+use super::train::{class_index, score, train_classifier, train_detector};
 
 #[derive(Serialize)]
 struct Report {
@@ -77,12 +76,12 @@ struct ClassifierResult {
     confusion: Vec<Vec<usize>>,
 }
 
-type Detections = Vec<(f64, Option<Wgs84>)>;
+use super::train::Detections;
 
 pub fn run(data: &Path, json: bool, out: &mut impl Write) -> anyhow::Result<()> {
     let drives = load_drives(data)?;
     let windows = load_windows(data)?;
-    let mut detection = vec![evaluate_detector(&drives)?];
+    let mut detection = vec![evaluate_detector(&drives, &windows)?];
     for baseline in Baseline::ALL {
         detection.push(evaluate_baseline(&drives, baseline));
     }
@@ -100,8 +99,9 @@ pub fn run(data: &Path, json: bool, out: &mut impl Write) -> anyhow::Result<()> 
     Ok(())
 }
 
-fn evaluate_detector(drives: &[Drive]) -> anyhow::Result<MethodResult> {
-    let classifier = WindowClassifier::shipped()?;
+fn evaluate_detector(drives: &[Drive], windows: &[Window]) -> anyhow::Result<MethodResult> {
+    // The window classifier only names kinds, which the labels do not score; it is fitted to all windows.
+    let classifier = WindowClassifier::from_model(train_classifier(&windows.iter().collect::<Vec<_>>())?)?;
     let labelled: Vec<&Drive> = drives.iter().filter(|d| !matches!(d.labels, Labels::Bad)).collect();
     let detect = |detector: &Detector, drive: &Drive| -> Detections {
         detector.detect(&drive.trace).iter().map(|e| (e.t, e.position)).collect()
@@ -109,10 +109,10 @@ fn evaluate_detector(drives: &[Drive]) -> anyhow::Result<MethodResult> {
     let mut per_drive: Vec<(&Drive, Detections)> = Vec::new();
     for held_out in &labelled {
         let others: Vec<&Drive> = labelled.iter().copied().filter(|d| d.name != held_out.name).collect();
-        let detector = Detector::new(train_detector(&others)?, classifier.clone())?;
+        let detector = Detector::new(train_detector(&others, &classifier)?, classifier.clone())?;
         per_drive.push((held_out, detect(&detector, held_out)));
     }
-    let all = Detector::new(train_detector(&labelled)?, classifier)?;
+    let all = Detector::new(train_detector(&labelled, &classifier)?, classifier)?;
     for drive in drives.iter().filter(|d| matches!(d.labels, Labels::Bad)) {
         per_drive.push((drive, detect(&all, drive)));
     }
@@ -157,23 +157,6 @@ fn evaluate_baseline(drives: &[Drive], baseline: Baseline) -> MethodResult {
         per_drive.push((drive, events[drive.name.as_str()][k_all].clone()));
     }
     summarise(baseline.name().to_owned(), &per_drive, thresholds)
-}
-
-fn score(drive: &Drive, detections: &Detections) -> Counts {
-    match &drive.labels {
-        Labels::Positions(marks) => {
-            let positions: Vec<Option<Wgs84>> = detections.iter().map(|d| d.1).collect();
-            match_by_distance(&positions, marks, MATCH_DISTANCE_M)
-        }
-        Labels::Times(times) => {
-            let ts: Vec<f64> = detections.iter().map(|d| d.0).collect();
-            match_by_time(&ts, times, MATCH_TIME_S)
-        }
-        Labels::Good | Labels::Bad => Counts {
-            detections: detections.len(),
-            ..Counts::default()
-        },
-    }
 }
 
 fn summarise(method: String, per_drive: &[(&Drive, Detections)], thresholds: Vec<f64>) -> MethodResult {
