@@ -13,8 +13,8 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use sensors::{
-    Datum, DecodeConfig, Decoded, Detector, ElevationUnit, WindowClassifier, decode_profile,
-    decode_trace, decode_window, iri_segments,
+    Datum, DecodeConfig, Decoded, Detector, ElevationUnit, Trace, WindowClassifier, decode_frames,
+    decode_profile, decode_trace, decode_window, frames_to_trace, iri_segments, roughness_segments,
 };
 use serde::Serialize;
 
@@ -27,10 +27,20 @@ pub struct SensorsArgs {
 
 #[derive(Debug, Subcommand)]
 enum SensorsCommand {
-    /// Detect road events in a trace CSV; prints one JSON line per event.
+    /// Detect road events in a trace CSV (or NDJSON frames); prints one JSON line per event.
     Detect {
-        /// The trace CSV (DESIGN.md, "Sensor input").
+        /// The trace CSV (DESIGN.md, "Sensor input"), or NDJSON frames (`.ndjson`, `.jsonl`).
         trace: PathBuf,
+        #[command(flatten)]
+        input: InputArgs,
+    },
+    /// Estimate IRI from the accelerometer of a trace per piece of road; one JSON line per piece.
+    Roughness {
+        /// The trace CSV, or NDJSON frames (`.ndjson`, `.jsonl`).
+        trace: PathBuf,
+        /// Piece length, m.
+        #[arg(long, default_value_t = 100.0)]
+        segment: f64,
         #[command(flatten)]
         input: InputArgs,
     },
@@ -117,9 +127,7 @@ pub fn run(args: SensorsArgs) -> anyhow::Result<ExitCode> {
     let mut out = BufWriter::new(stdout.lock());
     match args.command {
         SensorsCommand::Detect { trace, input } => {
-            let bytes = read(&trace)?;
-            let decoded = decode_trace(&bytes, &input.config()).with_context(|| at(&trace))?;
-            let trace_value = accept(decoded, &trace, &input)?;
+            let trace_value = read_trace(&trace, &input)?;
             let detector = Detector::shipped()?;
             for event in detector.detect(&trace_value) {
                 let line = EventLine {
@@ -132,6 +140,25 @@ pub fn run(args: SensorsArgs) -> anyhow::Result<ExitCode> {
                 };
                 serde_json::to_writer(&mut out, &line)?;
                 writeln!(out)?;
+            }
+        }
+        SensorsCommand::Roughness {
+            trace,
+            segment,
+            input,
+        } => {
+            let trace_value = read_trace(&trace, &input)?;
+            for piece in roughness_segments(&trace_value, segment)? {
+                let line = serde_json::json!({
+                    "start_m": piece.start_m,
+                    "end_m": piece.end_m,
+                    "t": piece.t_start,
+                    "lat": piece.position.map(|p| p.lat()),
+                    "lon": piece.position.map(|p| p.lon()),
+                    "speed_m_s": piece.speed_m_s,
+                    "iri_m_per_km": piece.iri_m_per_km,
+                });
+                writeln!(out, "{line}")?;
             }
         }
         SensorsCommand::Classify {
@@ -228,6 +255,22 @@ struct IriLine {
     start_m: f64,
     end_m: f64,
     iri_m_per_km: f64,
+}
+
+/// Reads a trace from a CSV file or, for `.ndjson` / `.jsonl`, from NDJSON frames.
+fn read_trace(path: &Path, input: &InputArgs) -> anyhow::Result<Trace> {
+    let bytes = read(path)?;
+    let is_ndjson = path
+        .extension()
+        .is_some_and(|ext| ext.eq_ignore_ascii_case("ndjson") || ext.eq_ignore_ascii_case("jsonl"));
+    if is_ndjson {
+        let decoded = decode_frames(&bytes, &input.config()).with_context(|| at(path))?;
+        let frames = accept(decoded, path, input)?;
+        Ok(frames_to_trace(&frames).with_context(|| at(path))?)
+    } else {
+        let decoded = decode_trace(&bytes, &input.config()).with_context(|| at(path))?;
+        accept(decoded, path, input)
+    }
 }
 
 fn read(path: &Path) -> anyhow::Result<Vec<u8>> {

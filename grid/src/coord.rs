@@ -185,7 +185,9 @@ impl Projection {
 
 impl fmt::Debug for Projection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Projection").field("zone", &self.zone).finish()
+        f.debug_struct("Projection")
+            .field("zone", &self.zone)
+            .finish()
     }
 }
 

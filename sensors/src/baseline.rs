@@ -15,8 +15,8 @@
 use grid::Wgs84;
 
 use crate::detect::{MIN_SPEED_M_S, orient_with_speed};
-use crate::track::Track;
 use crate::trace::Trace;
+use crate::track::Track;
 
 /// One of the four baselines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -96,7 +96,14 @@ impl BaselineSignal {
                 diff.extend(vertical.windows(2).map(|w| (w[1] - w[0]).abs()));
                 (diff, 1.0)
             }
-            Baseline::StdevZ => (sliding_std(&samples.iter().map(|s| s.t).collect::<Vec<_>>(), &vertical, 1.0), 1.0),
+            Baseline::StdevZ => (
+                sliding_std(
+                    &samples.iter().map(|s| s.t).collect::<Vec<_>>(),
+                    &vertical,
+                    1.0,
+                ),
+                1.0,
+            ),
             Baseline::GZero => (
                 samples
                     .iter()
@@ -107,7 +114,10 @@ impl BaselineSignal {
         };
         BaselineSignal {
             statistic,
-            standing: speeds.iter().map(|s| s.is_some_and(|s| s < MIN_SPEED_M_S)).collect(),
+            standing: speeds
+                .iter()
+                .map(|s| s.is_some_and(|s| s < MIN_SPEED_M_S))
+                .collect(),
             times: samples.iter().map(|s| s.t).collect(),
             track,
             sign,
@@ -164,7 +174,9 @@ fn sliding_std(times: &[f64], values: &[f64], width: f64) -> Vec<f64> {
             }
             let count = (high - low) as f64;
             let mean = (sum[high] - sum[low]) / count;
-            ((squares[high] - squares[low]) / count - mean * mean).max(0.0).sqrt()
+            ((squares[high] - squares[low]) / count - mean * mean)
+                .max(0.0)
+                .sqrt()
         })
         .collect()
 }
@@ -179,7 +191,14 @@ mod tests {
             .map(|i| {
                 let t = f64::from(i) * 0.02;
                 let z = if (5.0..5.04).contains(&t) { 1.0 } else { 9.81 };
-                Sample { t, position: None, speed: Some(10.0), accel: [0.0, 0.0, z], gyro: None, hacc: None }
+                Sample {
+                    t,
+                    position: None,
+                    speed: Some(10.0),
+                    accel: [0.0, 0.0, z],
+                    gyro: None,
+                    hacc: None,
+                }
             })
             .collect();
         Trace::new(samples).unwrap()
@@ -196,7 +215,11 @@ mod tests {
         ] {
             let events = BaselineSignal::new(&trace, baseline).events(threshold);
             assert_eq!(events.len(), 1, "{}: {events:?}", baseline.name());
-            assert!((events[0].t - 5.0).abs() < 0.6, "{}: {events:?}", baseline.name());
+            assert!(
+                (events[0].t - 5.0).abs() < 0.6,
+                "{}: {events:?}",
+                baseline.name()
+            );
         }
     }
 

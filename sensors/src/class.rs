@@ -70,7 +70,13 @@ impl FromStr for RoadClass {
         RoadClass::ALL
             .into_iter()
             .find(|class| class.name() == s)
-            .ok_or_else(|| Error::field(0, "class", Problem::Unexpected(format!("unknown class {s:?}"))))
+            .ok_or_else(|| {
+                Error::field(
+                    0,
+                    "class",
+                    Problem::Unexpected(format!("unknown class {s:?}")),
+                )
+            })
     }
 }
 

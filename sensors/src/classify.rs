@@ -57,14 +57,18 @@ impl WindowClassifier {
             .iter()
             .all(|name| name.parse::<RoadClass>().is_ok());
         if !known {
-            return Err(Error::Model(format!("unknown class among {:?}", model.classes)));
+            return Err(Error::Model(format!(
+                "unknown class among {:?}",
+                model.classes
+            )));
         }
         Ok(WindowClassifier { model })
     }
 
     /// A classifier around a trained model (its classes must be [`RoadClass`] names).
     pub fn from_model(model: Model) -> Result<WindowClassifier, Error> {
-        let json = serde_json::to_string(&model).map_err(|error| Error::Model(error.to_string()))?;
+        let json =
+            serde_json::to_string(&model).map_err(|error| Error::Model(error.to_string()))?;
         WindowClassifier::from_json(&json)
     }
 
@@ -87,7 +91,10 @@ const MAX_WINDOW_S: f64 = 600.0;
 /// The features of one window (see [`WINDOW_FEATURES`]).
 pub fn window_features(az: &[f64], rate_hz: f64) -> Result<Vec<f64>, Error> {
     if !rate_hz.is_finite() || !(1.0..=10_000.0).contains(&rate_hz) {
-        return Err(Error::invalid("rate", format!("{rate_hz} Hz is not in [1, 10000]")));
+        return Err(Error::invalid(
+            "rate",
+            format!("{rate_hz} Hz is not in [1, 10000]"),
+        ));
     }
     let duration = az.len() as f64 / rate_hz;
     if !(MIN_WINDOW_S..=MAX_WINDOW_S).contains(&duration) || az.len() < 3 {
@@ -100,7 +107,10 @@ pub fn window_features(az: &[f64], rate_hz: f64) -> Result<Vec<f64>, Error> {
         ));
     }
     if let Some(bad) = az.iter().find(|v| !v.is_finite()) {
-        return Err(Error::invalid("window", format!("sample {bad} is not finite")));
+        return Err(Error::invalid(
+            "window",
+            format!("sample {bad} is not finite"),
+        ));
     }
     let x = resample(az, rate_hz, MODEL_RATE_HZ);
     let n = x.len() as f64;
@@ -117,7 +127,10 @@ pub fn window_features(az: &[f64], rate_hz: f64) -> Result<Vec<f64>, Error> {
     let over_2_std = x.iter().filter(|v| v.abs() > 2.0 * std).count() as f64 / n;
     let argmax = x.iter().position(|&v| v == max).unwrap_or(0) as f64;
     let argmin = x.iter().position(|&v| v == min).unwrap_or(0) as f64;
-    let zero_crossings = x.windows(2).filter(|w| w[0].signum() != w[1].signum()).count() as f64;
+    let zero_crossings = x
+        .windows(2)
+        .filter(|w| w[0].signum() != w[1].signum())
+        .count() as f64;
     // A 0.2 s moving average keeps the slow (body) motion; its share of the spread tells a long
     // undulation from a sharp hit.
     let half = (0.1 * MODEL_RATE_HZ) as usize;
@@ -129,7 +142,9 @@ pub fn window_features(az: &[f64], rate_hz: f64) -> Result<Vec<f64>, Error> {
         .collect();
     let smooth_std = (smooth.iter().map(|v| v * v).sum::<f64>() / n).sqrt();
     let peaks = (1..x.len() - 1)
-        .filter(|&i| x[i].abs() > 2.0 && x[i].abs() >= x[i - 1].abs() && x[i].abs() > x[i + 1].abs())
+        .filter(|&i| {
+            x[i].abs() > 2.0 && x[i].abs() >= x[i - 1].abs() && x[i].abs() > x[i + 1].abs()
+        })
         .count() as f64;
     let seconds = n / MODEL_RATE_HZ;
     let bands = band_shares(&x, &[0.0, 2.0, 5.0, 10.0, 25.0]);
@@ -174,12 +189,18 @@ fn band_shares(x: &[f64], edges: &[f64]) -> Vec<f64> {
             re += v * cos;
             im -= v * sin;
         }
-        if let Some(band) = edges.windows(2).position(|w| frequency > w[0] && frequency <= w[1]) {
+        if let Some(band) = edges
+            .windows(2)
+            .position(|w| frequency > w[0] && frequency <= w[1])
+        {
             energy[band] += re * re + im * im;
         }
     }
     let total: f64 = energy.iter().sum();
-    energy.iter().map(|e| if total > 0.0 { e / total } else { 0.0 }).collect()
+    energy
+        .iter()
+        .map(|e| if total > 0.0 { e / total } else { 0.0 })
+        .collect()
 }
 
 /// Linear resampling from `from_hz` to `to_hz` (the identity when they are equal).
@@ -214,7 +235,13 @@ mod tests {
 
     #[test]
     fn features_do_not_depend_on_gravity_or_rate() {
-        let jolt = |t: f64| if (1.0..1.1).contains(&t) { -4.0 } else { 0.3 * (t * 20.0).sin() };
+        let jolt = |t: f64| {
+            if (1.0..1.1).contains(&t) {
+                -4.0
+            } else {
+                0.3 * (t * 20.0).sin()
+            }
+        };
         let a = window_features(&window(jolt, 3.0), 50.0).unwrap();
         let shifted: Vec<f64> = window(jolt, 3.0).iter().map(|v| v - 9.81).collect();
         let b = window_features(&shifted, 50.0).unwrap();
@@ -235,11 +262,25 @@ mod tests {
     fn the_shipped_classifier_tells_a_hit_from_smooth_road() {
         let classifier = WindowClassifier::shipped().unwrap();
         let smooth = window(|t| 0.15 * (t * 31.0).sin() + 0.1 * (t * 7.0).cos(), 3.0);
-        assert_eq!(classifier.classify(&smooth, 50.0).unwrap().0, RoadClass::Smooth);
+        assert_eq!(
+            classifier.classify(&smooth, 50.0).unwrap().0,
+            RoadClass::Smooth
+        );
         let hit = window(
-            |t| if (1.5..1.6).contains(&t) { -8.0 } else if (1.6..1.7).contains(&t) { 9.0 } else { 0.2 * (t * 31.0).sin() },
+            |t| {
+                if (1.5..1.6).contains(&t) {
+                    -8.0
+                } else if (1.6..1.7).contains(&t) {
+                    9.0
+                } else {
+                    0.2 * (t * 31.0).sin()
+                }
+            },
             3.0,
         );
-        assert_ne!(classifier.classify(&hit, 50.0).unwrap().0, RoadClass::Smooth);
+        assert_ne!(
+            classifier.classify(&hit, 50.0).unwrap().0,
+            RoadClass::Smooth
+        );
     }
 }

@@ -21,8 +21,8 @@ use crate::classify::WindowClassifier;
 use crate::error::Error;
 use crate::learn::Model;
 use crate::orient::{Oriented, orient};
-use crate::track::Track;
 use crate::trace::Trace;
+use crate::track::Track;
 
 /// The smallest |vertical acceleration| that makes a candidate, m/s².
 pub const CANDIDATE_MIN_M_S2: f64 = 0.6;
@@ -111,7 +111,9 @@ impl Detector {
         }
         let threshold = model.threshold.unwrap_or(0.5);
         if !(0.0..=1.0).contains(&threshold) {
-            return Err(Error::Model(format!("threshold {threshold} is not a probability")));
+            return Err(Error::Model(format!(
+                "threshold {threshold} is not a probability"
+            )));
         }
         Ok(Detector {
             model,
@@ -254,7 +256,10 @@ fn candidates_of(trace: &Trace, oriented: &Oriented, speeds: &[Option<f64>]) -> 
             continue;
         }
         // Background: mean |v| over ±5 s without the ±0.5 s around the peak.
-        let (b_from, b_to) = (i.saturating_sub(background_half), (i + background_half + 1).min(n));
+        let (b_from, b_to) = (
+            i.saturating_sub(background_half),
+            (i + background_half + 1).min(n),
+        );
         let outer = (prefix[b_to] - prefix[b_from]) - (prefix[to] - prefix[from]);
         let outer_count = (b_to - b_from) - (to - from);
         let background = if outer_count > 0 {
@@ -278,7 +283,10 @@ fn candidates_of(trace: &Trace, oriented: &Oriented, speeds: &[Option<f64>]) -> 
             .map(|k| (vertical[k] - vertical[k - 1]).abs())
             .fold(0.0, f64::max);
         let local_mean = neighbourhood.iter().sum::<f64>() / neighbourhood.len() as f64;
-        let local_std = (neighbourhood.iter().map(|v| (v - local_mean).powi(2)).sum::<f64>()
+        let local_std = (neighbourhood
+            .iter()
+            .map(|v| (v - local_mean).powi(2))
+            .sum::<f64>()
             / neighbourhood.len() as f64)
             .sqrt();
         let (w_from, w_to) = (i.saturating_sub(3 * half), (i + 3 * half + 1).min(n));
@@ -322,7 +330,8 @@ mod tests {
     use super::*;
     use crate::trace::Sample;
 
-    /// 60 s at 50 Hz, 10 m/s north, a phone on its side, smooth road with a pothole at 30 s.
+    /// 60 s at 50 Hz, 10 m/s north, a phone on its side, smooth road with a pothole at 30 s: the wheel
+    /// drops and strikes the far edge, the car is jolted backwards, and the body bounces for a second.
     fn drive_with_pothole() -> Trace {
         let samples = (0..3000)
             .map(|i| {
@@ -332,6 +341,13 @@ mod tests {
                     -7.0
                 } else if (30.06..30.12).contains(&t) {
                     9.0
+                } else if (30.12..31.5).contains(&t) {
+                    4.0 * (-(t - 30.12) * 2.0).exp() * ((t - 30.12) * 9.4).sin()
+                } else {
+                    0.0
+                };
+                let jolt = if (30.06..30.16).contains(&t) {
+                    -3.0
                 } else {
                     0.0
                 };
@@ -341,7 +357,7 @@ mod tests {
                     position: Wgs84::new(30.0 + (t.floor() * 10.0) / 111_195.0, 120.0).ok(),
                     speed: Some(10.0),
                     // Lying on its side: vertical on the device's x axis.
-                    accel: [vertical, 0.05, 0.02],
+                    accel: [vertical, 0.05, 0.02 + jolt],
                     gyro: None,
                     hacc: None,
                 }
@@ -357,7 +373,10 @@ mod tests {
         assert_eq!(events.len(), 1, "{events:?}");
         let event = events[0];
         assert!((event.t - 1_700_000_030.0).abs() < 0.2);
-        assert!(matches!(event.kind, RoadClass::Pothole | RoadClass::MetalBump | RoadClass::AsphaltBump));
+        assert!(matches!(
+            event.kind,
+            RoadClass::Pothole | RoadClass::MetalBump | RoadClass::AsphaltBump
+        ));
         let position = event.position.unwrap();
         assert!((position.lat() - (30.0 + 300.0 / 111_195.0)).abs() < 2e-5);
         assert!((0.0..=1.0).contains(&event.confidence));

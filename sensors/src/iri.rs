@@ -103,8 +103,6 @@ pub fn iri_segments(
 fn rectified_slope_rates(profile: &Profile) -> Vec<f64> {
     let distance = profile.distance_m();
     let elevation = profile.elevation_m();
-    let a = system_matrix();
-    let b = Vector4::new(0.0, 0.0, 0.0, K1 / MU);
     let initial_slope = {
         let end = (distance[0] + LEAD_IN).min(distance[distance.len() - 1]);
         (interpolate(distance, elevation, end) - elevation[0]) / (end - distance[0])
@@ -126,12 +124,7 @@ fn rectified_slope_rates(profile: &Profile) -> Vec<f64> {
         let (transition, input) = match step {
             Some((cached_dx, transition, input)) if cached_dx == dx => (transition, input),
             _ => {
-                let transition = (a * (dx / SPEED)).exp();
-                // PR = A⁻¹ (ST − I) B; A is invertible for the golden car's positive parameters.
-                let input = a
-                    .try_inverse()
-                    .map(|inverse| inverse * (transition - Matrix4::identity()) * b)
-                    .unwrap_or_else(Vector4::zeros);
+                let (transition, input) = golden_car_step(dx / SPEED);
                 step = Some((dx, transition, input));
                 (transition, input)
             }
@@ -140,6 +133,21 @@ fn rectified_slope_rates(profile: &Profile) -> Vec<f64> {
         rates.push((state[0] - state[2]).abs());
     }
     rates
+}
+
+/// The golden car's exact discrete step over `dt` seconds of constant slope input: the state-transition
+/// matrix `exp(A·dt)` and the input vector `A⁻¹ (exp(A·dt) − I) B`. The state is
+/// `[z1, z1', z3, z3']` with z1, z3 the sprung and unsprung mass positions per unit slope.
+pub(crate) fn golden_car_step(dt: f64) -> (Matrix4<f64>, Vector4<f64>) {
+    let a = system_matrix();
+    let b = Vector4::new(0.0, 0.0, 0.0, K1 / MU);
+    let transition = (a * dt).exp();
+    // A is invertible for the golden car's positive parameters.
+    let input = a
+        .try_inverse()
+        .map(|inverse| inverse * (transition - Matrix4::identity()) * b)
+        .unwrap_or_else(Vector4::zeros);
+    (transition, input)
 }
 
 fn system_matrix() -> Matrix4<f64> {
@@ -208,7 +216,10 @@ mod tests {
             (30.0, 2.04955),
         ] {
             let iri = cumulative(&profile, length);
-            assert!((iri - expected).abs() < 1e-4, "{length} m: {iri} vs {expected}");
+            assert!(
+                (iri - expected).abs() < 1e-4,
+                "{length} m: {iri} vs {expected}"
+            );
         }
     }
 
@@ -217,7 +228,10 @@ mod tests {
         // The same bump sampled ten times more densely gives nearly the same IRI over 30 m.
         let coarse = cumulative(&tp46_bump(0.25, 30.0), 30.0);
         let dense = cumulative(&tp46_bump(0.025, 30.0), 30.0);
-        assert!((coarse - dense).abs() / coarse < 0.03, "{coarse} vs {dense}");
+        assert!(
+            (coarse - dense).abs() / coarse < 0.03,
+            "{coarse} vs {dense}"
+        );
     }
 
     #[test]

@@ -63,7 +63,12 @@ impl Model {
         let model: Model =
             serde_json::from_str(json).map_err(|error| Error::Model(error.to_string()))?;
         let n = model.features.len();
-        if model.features.iter().map(String::as_str).ne(features.iter().copied()) {
+        if model
+            .features
+            .iter()
+            .map(String::as_str)
+            .ne(features.iter().copied())
+        {
             return Err(Error::Model(format!(
                 "features {:?} differ from the code's {:?}",
                 model.features, features
@@ -110,9 +115,12 @@ impl Model {
             .iter()
             .copied()
             .enumerate()
-            .fold((0, f64::MIN), |best, (index, p)| {
-                if p > best.1 { (index, p) } else { best }
-            })
+            .fold(
+                (0, f64::MIN),
+                |best, (index, p)| {
+                    if p > best.1 { (index, p) } else { best }
+                },
+            )
     }
 }
 
@@ -128,10 +136,16 @@ pub fn train(
     let n_features = features.len();
     let n_classes = classes.len();
     if rows.is_empty() || rows.len() != labels.len() {
-        return Err(Error::invalid("training set", "no rows, or labels that do not match rows"));
+        return Err(Error::invalid(
+            "training set",
+            "no rows, or labels that do not match rows",
+        ));
     }
     if rows.iter().any(|row| row.len() != n_features) || labels.iter().any(|&l| l >= n_classes) {
-        return Err(Error::invalid("training set", "a row or label of the wrong shape"));
+        return Err(Error::invalid(
+            "training set",
+            "a row or label of the wrong shape",
+        ));
     }
     let count = rows.len() as f64;
     let means: Vec<f64> = (0..n_features)
@@ -139,8 +153,16 @@ pub fn train(
         .collect();
     let scales: Vec<f64> = (0..n_features)
         .map(|j| {
-            let variance = rows.iter().map(|row| (row[j] - means[j]).powi(2)).sum::<f64>() / count;
-            if variance > 1e-18 { variance.sqrt() } else { 1.0 }
+            let variance = rows
+                .iter()
+                .map(|row| (row[j] - means[j]).powi(2))
+                .sum::<f64>()
+                / count;
+            if variance > 1e-18 {
+                variance.sqrt()
+            } else {
+                1.0
+            }
         })
         .collect();
     let standardised: Vec<Vec<f64>> = rows
@@ -172,12 +194,17 @@ pub fn train(
         for (x, &label) in standardised.iter().zip(labels) {
             for (class, score) in scores.iter_mut().enumerate() {
                 *score = biases[class]
-                    + weights[class].iter().zip(x).map(|(w, v)| w * v).sum::<f64>();
+                    + weights[class]
+                        .iter()
+                        .zip(x)
+                        .map(|(w, v)| w * v)
+                        .sum::<f64>();
             }
             let probabilities = softmax(&scores);
             let sample_weight = class_weight[label] / total_weight;
             for class in 0..n_classes {
-                let error = (probabilities[class] - f64::from(u8::from(class == label))) * sample_weight;
+                let error =
+                    (probabilities[class] - f64::from(u8::from(class == label))) * sample_weight;
                 bias_gradient[class] += error;
                 for (g, v) in gradient[class].iter_mut().zip(x) {
                     *g += error * v;
@@ -224,8 +251,15 @@ mod tests {
             })
             .collect();
         let labels: Vec<usize> = (0..40).map(|i| i % 2).collect();
-        let model = train(&rows, &labels, &["a", "b"], &["left", "right"], &TrainConfig::default(), "test".into())
-            .unwrap();
+        let model = train(
+            &rows,
+            &labels,
+            &["a", "b"],
+            &["left", "right"],
+            &TrainConfig::default(),
+            "test".into(),
+        )
+        .unwrap();
         assert_eq!(model.predict(&[-3.0, 2.0]).0, 0);
         assert_eq!(model.predict(&[3.0, 2.0]).0, 1);
         let json = serde_json::to_string(&model).unwrap();

@@ -109,7 +109,8 @@ pub fn decode_profile(
             continue; // a header line
         }
         let row = (|| {
-            let second = second.ok_or_else(|| Error::field(line, "elevation", Problem::Required))?;
+            let second =
+                second.ok_or_else(|| Error::field(line, "elevation", Problem::Required))?;
             if fields.next().is_some() {
                 return Err(Error::Line {
                     line,

@@ -42,28 +42,46 @@ impl Counts {
     /// The harmonic mean of precision and recall.
     pub fn f1(self) -> f64 {
         let (p, r) = (self.precision(), self.recall());
-        if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 }
+        if p + r > 0.0 {
+            2.0 * p * r / (p + r)
+        } else {
+            0.0
+        }
     }
 }
 
 fn ratio(part: usize, whole: usize) -> f64 {
-    if whole == 0 { 1.0 } else { part as f64 / whole as f64 }
+    if whole == 0 {
+        1.0
+    } else {
+        part as f64 / whole as f64
+    }
 }
 
 /// Matches detection times to label times within `tolerance_s`.
 pub fn match_by_time(detections: &[f64], labels: &[f64], tolerance_s: f64) -> Counts {
     let near = |a: f64, b: f64| (a - b).abs() <= tolerance_s;
     Counts {
-        true_detections: detections.iter().filter(|&&d| labels.iter().any(|&l| near(d, l))).count(),
+        true_detections: detections
+            .iter()
+            .filter(|&&d| labels.iter().any(|&l| near(d, l)))
+            .count(),
         detections: detections.len(),
-        found_labels: labels.iter().filter(|&&l| detections.iter().any(|&d| near(d, l))).count(),
+        found_labels: labels
+            .iter()
+            .filter(|&&l| detections.iter().any(|&d| near(d, l)))
+            .count(),
         labels: labels.len(),
     }
 }
 
 /// Matches detection positions to label positions within `tolerance_m`; a detection without a position
 /// matches nothing.
-pub fn match_by_distance(detections: &[Option<Wgs84>], labels: &[Wgs84], tolerance_m: f64) -> Counts {
+pub fn match_by_distance(
+    detections: &[Option<Wgs84>],
+    labels: &[Wgs84],
+    tolerance_m: f64,
+) -> Counts {
     let near = |a: Wgs84, b: Wgs84| distance_m(a, b) <= tolerance_m;
     Counts {
         true_detections: detections
@@ -89,12 +107,18 @@ pub struct Confusion {
 impl Confusion {
     /// An empty matrix for `classes` classes.
     pub fn new(classes: usize) -> Confusion {
-        Confusion { counts: vec![vec![0; classes]; classes] }
+        Confusion {
+            counts: vec![vec![0; classes]; classes],
+        }
     }
 
     /// Records one prediction.
     pub fn record(&mut self, truth: usize, predicted: usize) {
-        if let Some(cell) = self.counts.get_mut(truth).and_then(|row| row.get_mut(predicted)) {
+        if let Some(cell) = self
+            .counts
+            .get_mut(truth)
+            .and_then(|row| row.get_mut(predicted))
+        {
             *cell += 1;
         }
     }
@@ -114,7 +138,15 @@ mod tests {
     #[test]
     fn time_matching_counts_both_sides() {
         let counts = match_by_time(&[10.0, 10.5, 30.0], &[10.2, 20.0], 1.5);
-        assert_eq!(counts, Counts { true_detections: 2, detections: 3, found_labels: 1, labels: 2 });
+        assert_eq!(
+            counts,
+            Counts {
+                true_detections: 2,
+                detections: 3,
+                found_labels: 1,
+                labels: 2
+            }
+        );
         assert!((counts.precision() - 2.0 / 3.0).abs() < 1e-12);
         assert!((counts.recall() - 0.5).abs() < 1e-12);
         assert!((counts.f1() - 4.0 / 7.0).abs() < 1e-12);
@@ -126,7 +158,15 @@ mod tests {
         let near = Wgs84::new(51.0001, 22.0).unwrap(); // 11 m north
         let far = Wgs84::new(51.001, 22.0).unwrap(); // 111 m north
         let counts = match_by_distance(&[Some(near), Some(far), None], &[label], 20.0);
-        assert_eq!(counts, Counts { true_detections: 1, detections: 3, found_labels: 1, labels: 1 });
+        assert_eq!(
+            counts,
+            Counts {
+                true_detections: 1,
+                detections: 3,
+                found_labels: 1,
+                labels: 1
+            }
+        );
     }
 
     #[test]

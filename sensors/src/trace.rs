@@ -158,7 +158,11 @@ pub fn decode_trace(input: &[u8], config: &DecodeConfig) -> Result<Decoded<Trace
     let mut lines = Lines::new(input, config)?;
     let (header_line, header) = loop {
         match lines.next() {
-            None => return Err(Error::Empty { what: "no header line" }),
+            None => {
+                return Err(Error::Empty {
+                    what: "no header line",
+                });
+            }
             Some(Err(error)) => return Err(error),
             Some(Ok((_, text))) if is_blank_or_comment(text) => continue,
             Some(Ok(found)) => break found,
@@ -474,16 +478,18 @@ mod tests {
 
     #[test]
     fn crlf_bom_quotes_and_comments_are_accepted() {
-        let decoded = decode("\u{feff}# a comment\r\n\"t\",\"ax\",\"ay\",\"az\"\r\n1,0,0,9.8\r\n").unwrap();
+        let decoded =
+            decode("\u{feff}# a comment\r\n\"t\",\"ax\",\"ay\",\"az\"\r\n1,0,0,9.8\r\n").unwrap();
         assert_eq!(decoded.value.samples().len(), 1);
         assert!(decoded.rejected.is_empty());
     }
 
     #[test]
     fn rate_is_the_median_step() {
-        let trace = decode("t,ax,ay,az\n0,0,0,9.8\n0.1,0,0,9.8\n0.2,0,0,9.8\n0.2,0,0,9.8\n0.35,0,0,9.8\n")
-            .unwrap()
-            .value;
+        let trace =
+            decode("t,ax,ay,az\n0,0,0,9.8\n0.1,0,0,9.8\n0.2,0,0,9.8\n0.2,0,0,9.8\n0.35,0,0,9.8\n")
+                .unwrap()
+                .value;
         assert!((trace.rate_hz() - 10.0).abs() < 1e-9);
     }
 }

@@ -173,7 +173,8 @@ mod tests {
 
     #[test]
     fn the_speed_column_wins_when_given() {
-        let trace = trace("t,lat,lon,speed,ax,ay,az\n0,30,120,7.5,0,0,9.8\n1,30.0001,120,,0,0,9.8\n");
+        let trace =
+            trace("t,lat,lon,speed,ax,ay,az\n0,30,120,7.5,0,0,9.8\n1,30.0001,120,,0,0,9.8\n");
         let speeds = Track::from_trace(&trace).speeds(&trace);
         assert_eq!(speeds[0], Some(7.5));
         assert!((speeds[1].unwrap() - 11.12).abs() < 0.05);

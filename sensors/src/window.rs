@@ -28,7 +28,10 @@ pub fn decode_window(input: &[u8], config: &DecodeConfig) -> Result<Decoded<Vec<
         if !header_seen {
             header_seen = true;
             if fields.iter().any(|f| f.parse::<f64>().is_err()) {
-                match fields.iter().position(|f| f.trim_matches('"').eq_ignore_ascii_case("az")) {
+                match fields
+                    .iter()
+                    .position(|f| f.trim_matches('"').eq_ignore_ascii_case("az"))
+                {
                     Some(found) => column = found,
                     None if fields.len() == 1 => column = 0,
                     None => return Err(Error::MissingColumn { line, column: "az" }),
@@ -53,9 +56,14 @@ pub fn decode_window(input: &[u8], config: &DecodeConfig) -> Result<Decoded<Vec<
         }
     }
     if values.is_empty() {
-        return Err(rejected.into_iter().next().unwrap_or(Error::Empty { what: "no `az` value" }));
+        return Err(rejected.into_iter().next().unwrap_or(Error::Empty {
+            what: "no `az` value",
+        }));
     }
-    Ok(Decoded { value: values, rejected })
+    Ok(Decoded {
+        value: values,
+        rejected,
+    })
 }
 
 #[cfg(test)]
@@ -70,7 +78,10 @@ mod tests {
     fn reads_one_column_with_or_without_header() {
         assert_eq!(decode("az\n9.8\n10.1\n").unwrap().value, [9.8, 10.1]);
         assert_eq!(decode("9.8\n10.1\n").unwrap().value, [9.8, 10.1]);
-        assert_eq!(decode("t,az\n0,9.8\n0.02,10.1\n").unwrap().value, [9.8, 10.1]);
+        assert_eq!(
+            decode("t,az\n0,9.8\n0.02,10.1\n").unwrap().value,
+            [9.8, 10.1]
+        );
     }
 
     #[test]

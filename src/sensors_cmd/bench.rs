@@ -25,7 +25,10 @@ pub fn run(samples: usize, runs: usize, out: &mut impl Write) -> anyhow::Result<
     let mut decode_seconds = Vec::new();
     for _ in 0..runs.max(1) {
         let start = Instant::now();
-        let decoded = decode_trace(std::hint::black_box(csv.as_bytes()), &DecodeConfig::default())?;
+        let decoded = decode_trace(
+            std::hint::black_box(csv.as_bytes()),
+            &DecodeConfig::default(),
+        )?;
         std::hint::black_box(decoded);
         decode_seconds.push(start.elapsed().as_secs_f64());
     }

@@ -68,8 +68,9 @@ pub fn load_drives(data: &Path) -> anyhow::Result<Vec<Drive>> {
     for trace_path in files(&data.join("drives-pittsburgh"), ".trace.csv")? {
         let name = stem(&trace_path, ".trace.csv");
         let labels = if name.starts_with("trip") {
-            let text = std::fs::read_to_string(trace_path.with_file_name(format!("{name}.potholes.csv")))
-                .with_context(|| format!("labels of {}", trace_path.display()))?;
+            let text =
+                std::fs::read_to_string(trace_path.with_file_name(format!("{name}.potholes.csv")))
+                    .with_context(|| format!("labels of {}", trace_path.display()))?;
             let times: Result<Vec<f64>, _> = text
                 .lines()
                 .skip(1)
@@ -112,7 +113,10 @@ pub fn load_windows(data: &Path) -> anyhow::Result<Vec<Window>> {
             let bytes = std::fs::read(&path)?;
             let decoded = decode_window(&bytes, &DecodeConfig::default())
                 .with_context(|| path.display().to_string())?;
-            windows.push(Window { class, az: decoded.value });
+            windows.push(Window {
+                class,
+                az: decoded.value,
+            });
         }
     }
     Ok(windows)
@@ -139,6 +143,9 @@ fn files(folder: &Path, suffix: &str) -> anyhow::Result<Vec<PathBuf>> {
 }
 
 fn stem(path: &Path, suffix: &str) -> String {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     name.strip_suffix(suffix).unwrap_or(&name).to_owned()
 }

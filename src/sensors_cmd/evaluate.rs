@@ -18,7 +18,9 @@ use sensors::{
 };
 use serde::Serialize;
 
-use super::dataset::{Collection, Drive, Labels, WINDOW_RATE_HZ, Window, load_drives, load_windows};
+use super::dataset::{
+    Collection, Drive, Labels, WINDOW_RATE_HZ, Window, load_drives, load_windows,
+};
 use super::train::{class_index, score, train_classifier, train_detector};
 
 #[derive(Serialize)]
@@ -101,14 +103,26 @@ pub fn run(data: &Path, json: bool, out: &mut impl Write) -> anyhow::Result<()> 
 
 fn evaluate_detector(drives: &[Drive], windows: &[Window]) -> anyhow::Result<MethodResult> {
     // The window classifier only names kinds, which the labels do not score; it is fitted to all windows.
-    let classifier = WindowClassifier::from_model(train_classifier(&windows.iter().collect::<Vec<_>>())?)?;
-    let labelled: Vec<&Drive> = drives.iter().filter(|d| !matches!(d.labels, Labels::Bad)).collect();
+    let classifier =
+        WindowClassifier::from_model(train_classifier(&windows.iter().collect::<Vec<_>>())?)?;
+    let labelled: Vec<&Drive> = drives
+        .iter()
+        .filter(|d| !matches!(d.labels, Labels::Bad))
+        .collect();
     let detect = |detector: &Detector, drive: &Drive| -> Detections {
-        detector.detect(&drive.trace).iter().map(|e| (e.t, e.position)).collect()
+        detector
+            .detect(&drive.trace)
+            .iter()
+            .map(|e| (e.t, e.position))
+            .collect()
     };
     let mut per_drive: Vec<(&Drive, Detections)> = Vec::new();
     for held_out in &labelled {
-        let others: Vec<&Drive> = labelled.iter().copied().filter(|d| d.name != held_out.name).collect();
+        let others: Vec<&Drive> = labelled
+            .iter()
+            .copied()
+            .filter(|d| d.name != held_out.name)
+            .collect();
         let detector = Detector::new(train_detector(&others, &classifier)?, classifier.clone())?;
         per_drive.push((held_out, detect(&detector, held_out)));
     }
@@ -116,7 +130,11 @@ fn evaluate_detector(drives: &[Drive], windows: &[Window]) -> anyhow::Result<Met
     for drive in drives.iter().filter(|d| matches!(d.labels, Labels::Bad)) {
         per_drive.push((drive, detect(&all, drive)));
     }
-    Ok(summarise("ours (candidate peaks + softmax)".to_owned(), &per_drive, Vec::new()))
+    Ok(summarise(
+        "ours (candidate peaks + softmax)".to_owned(),
+        &per_drive,
+        Vec::new(),
+    ))
 }
 
 fn evaluate_baseline(drives: &[Drive], baseline: Baseline) -> MethodResult {
@@ -127,17 +145,26 @@ fn evaluate_baseline(drives: &[Drive], baseline: Baseline) -> MethodResult {
         let signal = BaselineSignal::new(&drive.trace, baseline);
         let per_threshold = grid
             .iter()
-            .map(|&threshold| signal.events(threshold).iter().map(|e| (e.t, e.position)).collect())
+            .map(|&threshold| {
+                signal
+                    .events(threshold)
+                    .iter()
+                    .map(|e| (e.t, e.position))
+                    .collect()
+            })
             .collect();
         events.insert(drive.name.as_str(), per_threshold);
     }
-    let labelled: Vec<&Drive> = drives.iter().filter(|d| !matches!(d.labels, Labels::Bad)).collect();
+    let labelled: Vec<&Drive> = drives
+        .iter()
+        .filter(|d| !matches!(d.labels, Labels::Bad))
+        .collect();
     let best_threshold = |training: &[&Drive]| -> usize {
         let mut best = (0, f64::MIN);
         for k in 0..grid.len() {
-            let pooled = training
-                .iter()
-                .fold(Counts::default(), |sum, d| sum.add(score(d, &events[d.name.as_str()][k])));
+            let pooled = training.iter().fold(Counts::default(), |sum, d| {
+                sum.add(score(d, &events[d.name.as_str()][k]))
+            });
             if pooled.f1() > best.1 {
                 best = (k, pooled.f1());
             }
@@ -147,7 +174,11 @@ fn evaluate_baseline(drives: &[Drive], baseline: Baseline) -> MethodResult {
     let mut per_drive: Vec<(&Drive, Detections)> = Vec::new();
     let mut thresholds = Vec::new();
     for held_out in &labelled {
-        let others: Vec<&Drive> = labelled.iter().copied().filter(|d| d.name != held_out.name).collect();
+        let others: Vec<&Drive> = labelled
+            .iter()
+            .copied()
+            .filter(|d| d.name != held_out.name)
+            .collect();
         let k = best_threshold(&others);
         thresholds.push(grid[k]);
         per_drive.push((held_out, events[held_out.name.as_str()][k].clone()));
@@ -159,7 +190,11 @@ fn evaluate_baseline(drives: &[Drive], baseline: Baseline) -> MethodResult {
     summarise(baseline.name().to_owned(), &per_drive, thresholds)
 }
 
-fn summarise(method: String, per_drive: &[(&Drive, Detections)], thresholds: Vec<f64>) -> MethodResult {
+fn summarise(
+    method: String,
+    per_drive: &[(&Drive, Detections)],
+    thresholds: Vec<f64>,
+) -> MethodResult {
     let mut lublin = Counts::default();
     let mut pittsburgh = Counts::default();
     let (mut good_km, mut good_alarms, mut bad_km, mut bad_events) = (0.0, 0, 0.0, 0);
@@ -191,7 +226,12 @@ fn summarise(method: String, per_drive: &[(&Drive, Detections)], thresholds: Vec
 
 fn length_km(drive: &Drive) -> f64 {
     let fixes = Track::from_trace(&drive.trace);
-    fixes.fixes().windows(2).map(|w| distance_m(w[0].position, w[1].position)).sum::<f64>() / 1000.0
+    fixes
+        .fixes()
+        .windows(2)
+        .map(|w| distance_m(w[0].position, w[1].position))
+        .sum::<f64>()
+        / 1000.0
 }
 
 const FOLDS: usize = 5;
@@ -206,8 +246,12 @@ fn evaluate_classifier(windows: &[Window]) -> anyhow::Result<ClassifierResult> {
     }
     let mut confusion = Confusion::new(RoadClass::ALL.len());
     for fold in 0..FOLDS {
-        let training: Vec<&Window> =
-            windows.iter().zip(&fold_of).filter(|(_, f)| **f != fold).map(|(w, _)| w).collect();
+        let training: Vec<&Window> = windows
+            .iter()
+            .zip(&fold_of)
+            .filter(|(_, f)| **f != fold)
+            .map(|(w, _)| w)
+            .collect();
         let classifier = WindowClassifier::from_model(train_classifier(&training)?)?;
         for (window, _) in windows.iter().zip(&fold_of).filter(|(_, f)| **f == fold) {
             let (class, _) = classifier.classify(&window.az, WINDOW_RATE_HZ)?;
@@ -228,7 +272,10 @@ fn evaluate_classifier(windows: &[Window]) -> anyhow::Result<ClassifierResult> {
 }
 
 fn write_markdown(report: &Report, out: &mut impl Write) -> anyhow::Result<()> {
-    writeln!(out, "### Event detection (leave-one-drive-out cross-validation)\n")?;
+    writeln!(
+        out,
+        "### Event detection (leave-one-drive-out cross-validation)\n"
+    )?;
     writeln!(
         out,
         "| method | Lublin P | Lublin R | Lublin F1 | Pittsburgh P | Pittsburgh R | Pittsburgh F1 | good roads: false alarms / km | bad roads: events / km |"
@@ -239,14 +286,26 @@ fn write_markdown(report: &Report, out: &mut impl Write) -> anyhow::Result<()> {
             out,
             "| {} | {:.3} ({}/{}) | {:.3} ({}/{}) | **{:.3}** | {:.3} ({}/{}) | {:.3} ({}/{}) | **{:.3}** | {:.2} ({} in {:.2} km) | {:.2} ({} in {:.2} km) |",
             m.method,
-            m.lublin.precision, m.lublin.true_detections, m.lublin.detections,
-            m.lublin.recall, m.lublin.found_labels, m.lublin.labels,
+            m.lublin.precision,
+            m.lublin.true_detections,
+            m.lublin.detections,
+            m.lublin.recall,
+            m.lublin.found_labels,
+            m.lublin.labels,
             m.lublin.f1,
-            m.pittsburgh.precision, m.pittsburgh.true_detections, m.pittsburgh.detections,
-            m.pittsburgh.recall, m.pittsburgh.found_labels, m.pittsburgh.labels,
+            m.pittsburgh.precision,
+            m.pittsburgh.true_detections,
+            m.pittsburgh.detections,
+            m.pittsburgh.recall,
+            m.pittsburgh.found_labels,
+            m.pittsburgh.labels,
             m.pittsburgh.f1,
-            m.good_road_false_alarms as f64 / m.good_road_km.max(1e-9), m.good_road_false_alarms, m.good_road_km,
-            m.bad_road_events as f64 / m.bad_road_km.max(1e-9), m.bad_road_events, m.bad_road_km,
+            m.good_road_false_alarms as f64 / m.good_road_km.max(1e-9),
+            m.good_road_false_alarms,
+            m.good_road_km,
+            m.bad_road_events as f64 / m.bad_road_km.max(1e-9),
+            m.bad_road_events,
+            m.bad_road_km,
         )?;
     }
     let c = &report.classification;

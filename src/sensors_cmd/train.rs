@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::Context;
 use grid::Wgs84;
 use sensors::{
-    CANDIDATE_FEATURES, Counts, Detector, Model, RoadClass, TrainConfig, Track, WINDOW_FEATURES,
+    CANDIDATE_FEATURES, Counts, Detector, Model, RoadClass, Track, TrainConfig, WINDOW_FEATURES,
     WindowClassifier, candidates, distance_m, match_by_distance, match_by_time, train,
     window_features,
 };
@@ -26,11 +26,19 @@ pub fn run(data: &Path, folder: &Path, out: &mut impl Write) -> anyhow::Result<(
         &drives.iter().collect::<Vec<_>>(),
         &WindowClassifier::from_model(classifier.clone())?,
     )?;
-    for (name, model) in [("detector.json", &detector), ("window_classifier.json", &classifier)] {
+    for (name, model) in [
+        ("detector.json", &detector),
+        ("window_classifier.json", &classifier),
+    ] {
         let path = folder.join(name);
         let json = serde_json::to_string_pretty(model)?;
-        std::fs::write(&path, json + "\n").with_context(|| format!("cannot write {}", path.display()))?;
-        writeln!(out, "{}", serde_json::json!({ "wrote": path.display().to_string() }))?;
+        std::fs::write(&path, json + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        writeln!(
+            out,
+            "{}",
+            serde_json::json!({ "wrote": path.display().to_string() })
+        )?;
     }
     Ok(())
 }
@@ -47,10 +55,16 @@ pub fn detector_rows(drives: &[&Drive]) -> (Vec<Vec<f64>>, Vec<usize>) {
         let track = Track::from_trace(&drive.trace);
         for candidate in candidates(&drive.trace) {
             let is_event = match &drive.labels {
-                Labels::Positions(marks) => track.position_at(candidate.t).is_some_and(|position| {
-                    marks.iter().any(|&mark| distance_m(position, mark) <= MATCH_DISTANCE_M)
-                }),
-                Labels::Times(times) => times.iter().any(|&t| (t - candidate.t).abs() <= MATCH_TIME_S),
+                Labels::Positions(marks) => {
+                    track.position_at(candidate.t).is_some_and(|position| {
+                        marks
+                            .iter()
+                            .any(|&mark| distance_m(position, mark) <= MATCH_DISTANCE_M)
+                    })
+                }
+                Labels::Times(times) => times
+                    .iter()
+                    .any(|&t| (t - candidate.t).abs() <= MATCH_TIME_S),
                 Labels::Good | Labels::Bad => false,
             };
             rows.push(candidate.features);
@@ -85,7 +99,6 @@ pub fn score(drive: &Drive, detections: &Detections) -> Counts {
     }
 }
 
-
 /// Fits the candidate model, then chooses its reporting threshold: the probability (in steps of 0.05)
 /// that gives the best pooled F1 on the same training drives.
 pub fn train_detector(drives: &[&Drive], classifier: &WindowClassifier) -> anyhow::Result<Model> {
@@ -108,23 +121,40 @@ pub fn train_detector(drives: &[&Drive], classifier: &WindowClassifier) -> anyho
         l2: DETECTOR_L2,
         ..TrainConfig::default()
     };
-    let mut model = train(&rows, &labels, &CANDIDATE_FEATURES, &["other", "event"], &config, description)?;
+    let mut model = train(
+        &rows,
+        &labels,
+        &CANDIDATE_FEATURES,
+        &["other", "event"],
+        &config,
+        description,
+    )?;
     let scoring = Detector::new(model.clone(), classifier.clone())?.with_threshold(0.0);
     let scored: Vec<(&Drive, Vec<(f64, Option<Wgs84>, f64)>)> = drives
         .iter()
         .filter(|d| !matches!(d.labels, Labels::Bad))
         .map(|d| {
-            let events = scoring.detect(&d.trace).iter().map(|e| (e.t, e.position, e.confidence)).collect();
+            let events = scoring
+                .detect(&d.trace)
+                .iter()
+                .map(|e| (e.t, e.position, e.confidence))
+                .collect();
             (*d, events)
         })
         .collect();
     let mut best = (0.5, f64::MIN);
     for step in 2..19 {
         let threshold = f64::from(step) * 0.05;
-        let pooled = scored.iter().fold(Counts::default(), |sum, (drive, events)| {
-            let kept: Detections = events.iter().filter(|e| e.2 >= threshold).map(|e| (e.0, e.1)).collect();
-            sum.add(score(drive, &kept))
-        });
+        let pooled = scored
+            .iter()
+            .fold(Counts::default(), |sum, (drive, events)| {
+                let kept: Detections = events
+                    .iter()
+                    .filter(|e| e.2 >= threshold)
+                    .map(|e| (e.0, e.1))
+                    .collect();
+                sum.add(score(drive, &kept))
+            });
         if pooled.f1() > best.1 {
             best = (threshold, pooled.f1());
         }
@@ -146,7 +176,14 @@ pub fn train_classifier(windows: &[&Window]) -> anyhow::Result<Model> {
          ../shared/data/sensors` on the {} windows of González et al. (2017) at 50 Hz.",
         rows.len()
     );
-    Ok(train(&rows, &labels, &WINDOW_FEATURES, &classes, &TrainConfig::default(), description)?)
+    Ok(train(
+        &rows,
+        &labels,
+        &WINDOW_FEATURES,
+        &classes,
+        &TrainConfig::default(),
+        description,
+    )?)
 }
 
 pub fn class_index(class: RoadClass) -> usize {
