@@ -17,7 +17,7 @@ pub struct Gcj02 {
 
 /// Krasovsky 1940 ellipsoid, which the GCJ-02 formula uses.
 const SEMI_MAJOR_AXIS: f64 = 6_378_245.0;
-const ECCENTRICITY_SQUARED: f64 = 0.006_693_421_622_965_943_23;
+const ECCENTRICITY_SQUARED: f64 = 0.006_693_421_622_965_943;
 
 impl Gcj02 {
     /// A GCJ-02 position from latitude and longitude in degrees, checked to be on the earth.

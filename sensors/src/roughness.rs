@@ -151,7 +151,7 @@ pub fn calibration_factor(speed: f64, rate_hz: f64) -> Result<f64, Error> {
         }
     }
     let rms = (squares / readings.max(1.0)).sqrt();
-    if !(rms > 0.0) {
+    if rms.is_nan() || rms <= 0.0 {
         return Err(Error::invalid(
             "calibration",
             format!("no response at {speed} m/s"),

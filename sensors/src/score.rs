@@ -20,7 +20,7 @@ pub struct Counts {
 
 impl Counts {
     /// Sum of two counts (to pool files).
-    pub fn add(self, other: Counts) -> Counts {
+    pub fn plus(self, other: Counts) -> Counts {
         Counts {
             true_detections: self.true_detections + other.true_detections,
             detections: self.detections + other.detections,

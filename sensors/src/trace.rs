@@ -79,7 +79,7 @@ impl Trace {
             return Err(Error::Empty { what: "no samples" });
         }
         for (index, pair) in samples.windows(2).enumerate() {
-            if !(pair[1].t >= pair[0].t) {
+            if pair[1].t < pair[0].t {
                 return Err(Error::field(
                     index + 2,
                     "t",

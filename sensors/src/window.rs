@@ -44,7 +44,7 @@ pub fn decode_window(input: &[u8], config: &DecodeConfig) -> Result<Decoded<Vec<
         }
         let row = match fields.get(column) {
             None => Err(Error::field(line, "az", Problem::Required)),
-            Some(text) if text.is_empty() => Err(Error::field(line, "az", Problem::Required)),
+            Some(&"") => Err(Error::field(line, "az", Problem::Required)),
             Some(text) => text
                 .parse::<f64>()
                 .map_err(|_| Error::field(line, "az", Problem::NotANumber((*text).to_owned())))

@@ -161,9 +161,9 @@ fn evaluate_baseline(drives: &[Drive], baseline: Baseline) -> MethodResult {
         .collect();
     let best_threshold = |training: &[&Drive]| -> usize {
         let mut best = (0, f64::MIN);
-        for k in 0..grid.len() {
+        for (k, _) in grid.iter().enumerate() {
             let pooled = training.iter().fold(Counts::default(), |sum, d| {
-                sum.add(score(d, &events[d.name.as_str()][k]))
+                sum.plus(score(d, &events[d.name.as_str()][k]))
             });
             if pooled.f1() > best.1 {
                 best = (k, pooled.f1());
@@ -208,8 +208,8 @@ fn summarise(
                 bad_km += length_km(drive);
                 bad_events += detections.len();
             }
-            (_, Collection::Lublin) => lublin = lublin.add(score(drive, detections)),
-            (_, Collection::Pittsburgh) => pittsburgh = pittsburgh.add(score(drive, detections)),
+            (_, Collection::Lublin) => lublin = lublin.plus(score(drive, detections)),
+            (_, Collection::Pittsburgh) => pittsburgh = pittsburgh.plus(score(drive, detections)),
         }
     }
     MethodResult {

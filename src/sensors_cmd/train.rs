@@ -78,6 +78,9 @@ pub fn detector_rows(drives: &[&Drive]) -> (Vec<Vec<f64>>, Vec<usize>) {
 /// leave-one-drive-out F1 (docs/EVALUATION.md says so: a mild optimistic bias of the table).
 const DETECTOR_L2: f64 = 0.1;
 
+/// An event with its confidence: time, position, probability.
+type ScoredEvent = (f64, Option<Wgs84>, f64);
+
 /// Detections of one drive: time and position.
 pub type Detections = Vec<(f64, Option<Wgs84>)>;
 
@@ -130,7 +133,7 @@ pub fn train_detector(drives: &[&Drive], classifier: &WindowClassifier) -> anyho
         description,
     )?;
     let scoring = Detector::new(model.clone(), classifier.clone())?.with_threshold(0.0);
-    let scored: Vec<(&Drive, Vec<(f64, Option<Wgs84>, f64)>)> = drives
+    let scored: Vec<(&Drive, Vec<ScoredEvent>)> = drives
         .iter()
         .filter(|d| !matches!(d.labels, Labels::Bad))
         .map(|d| {
@@ -153,7 +156,7 @@ pub fn train_detector(drives: &[&Drive], classifier: &WindowClassifier) -> anyho
                     .filter(|e| e.2 >= threshold)
                     .map(|e| (e.0, e.1))
                     .collect();
-                sum.add(score(drive, &kept))
+                sum.plus(score(drive, &kept))
             });
         if pooled.f1() > best.1 {
             best = (threshold, pooled.f1());
