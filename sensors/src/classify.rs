@@ -183,11 +183,13 @@ fn band_shares(x: &[f64], edges: &[f64]) -> Vec<f64> {
     for k in 1..=n / 2 {
         let frequency = k as f64 * MODEL_RATE_HZ / n as f64;
         let (mut re, mut im) = (0.0, 0.0);
-        let step = std::f64::consts::TAU * k as f64 / n as f64;
-        for (j, v) in x.iter().enumerate() {
-            let (sin, cos) = (step * j as f64).sin_cos();
+        // The phasor e^(-i·step·j) by repeated rotation: one sin_cos per frequency, not per term.
+        let (step_sin, step_cos) = (std::f64::consts::TAU * k as f64 / n as f64).sin_cos();
+        let (mut cos, mut sin) = (1.0, 0.0);
+        for v in x {
             re += v * cos;
             im -= v * sin;
+            (cos, sin) = (cos * step_cos - sin * step_sin, sin * step_cos + cos * step_sin);
         }
         if let Some(band) = edges
             .windows(2)
