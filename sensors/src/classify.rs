@@ -189,7 +189,10 @@ fn band_shares(x: &[f64], edges: &[f64]) -> Vec<f64> {
         for v in x {
             re += v * cos;
             im -= v * sin;
-            (cos, sin) = (cos * step_cos - sin * step_sin, sin * step_cos + cos * step_sin);
+            (cos, sin) = (
+                cos * step_cos - sin * step_sin,
+                sin * step_cos + cos * step_sin,
+            );
         }
         if let Some(band) = edges
             .windows(2)

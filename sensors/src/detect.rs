@@ -28,6 +28,8 @@ use crate::track::Track;
 pub const CANDIDATE_MIN_M_S2: f64 = 0.6;
 /// Below this speed (when known) nothing is a road event: parking, doors, hands.
 pub const MIN_SPEED_M_S: f64 = 1.5;
+/// Events closer than this in time are one event (the most probable one), s.
+const MERGE_S: f64 = 1.0;
 /// The speed assumed where a trace has none, m/s.
 const ASSUMED_SPEED_M_S: f64 = 10.0;
 /// Half the width of the neighbourhood in which a candidate must be the largest, s.
@@ -137,13 +139,27 @@ impl Detector {
         let oriented = orient_with_speed(trace, &speeds);
         let rate = trace.rate_hz();
         let candidates = candidates_of(trace, &oriented, &speeds);
-        let mut events = Vec::new();
+        let mut events: Vec<Event> = Vec::new();
         for candidate in &candidates {
             let probability = self.model.probabilities(&candidate.features)[1];
             if probability < self.threshold {
                 continue;
             }
             let kind = self.kind_of(candidate, &oriented.vertical, rate);
+            if let Some(last) = events.last_mut()
+                && candidate.t - last.t < MERGE_S
+            {
+                if probability > last.confidence {
+                    *last = Event {
+                        t: candidate.t,
+                        position: track.position_at(candidate.t),
+                        kind,
+                        severity: severity_of(candidate),
+                        confidence: probability,
+                    };
+                }
+                continue;
+            }
             events.push(Event {
                 t: candidate.t,
                 position: track.position_at(candidate.t),
