@@ -1,6 +1,8 @@
 //! The window decoder and the window classifier, on arbitrary bytes; the first byte picks the rate.
 #![no_main]
 
+use std::sync::OnceLock;
+
 use libfuzzer_sys::fuzz_target;
 use sensors::{DecodeConfig, WindowClassifier, decode_window};
 
@@ -9,8 +11,8 @@ fuzz_target!(|data: &[u8]| {
     let rate = f64::from(first);
     let config = DecodeConfig { max_bytes: 1 << 16, ..DecodeConfig::default() };
     if let Ok(decoded) = decode_window(rest, &config) {
-        if let Ok(classifier) = WindowClassifier::shipped() {
-            let _ = classifier.classify(&decoded.value, rate);
-        }
+        static CLASSIFIER: OnceLock<WindowClassifier> = OnceLock::new();
+        let classifier = CLASSIFIER.get_or_init(|| WindowClassifier::shipped().expect("the shipped model loads"));
+        let _ = classifier.classify(&decoded.value, rate);
     }
 });

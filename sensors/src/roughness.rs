@@ -12,6 +12,8 @@
 //! golden car: real cars differ (a stiffer car reads rougher), so a fleet should fit one factor per
 //! vehicle on a road of known IRI. Pieces driven slower than [`MIN_SPEED_M_S`] are not estimated.
 
+use std::sync::Mutex;
+
 use grid::Wgs84;
 
 use crate::detect::orient_with_speed;
@@ -57,7 +59,6 @@ pub fn roughness_segments(trace: &Trace, segment_m: f64) -> Result<Vec<Roughness
     if rate <= 0.0 {
         return Ok(Vec::new());
     }
-    let mut calibration: Vec<(i64, f64)> = Vec::new();
     let mut segments = Vec::new();
     let mut distance = 0.0;
     let mut piece_start: Option<(usize, f64)> = None;
@@ -78,16 +79,7 @@ pub fn roughness_segments(trace: &Trace, segment_m: f64) -> Result<Vec<Roughness
         if distance - start_distance >= segment_m {
             let mean_speed = sum_speed / count as f64;
             if mean_speed >= MIN_SPEED_M_S {
-                // Calibrations are cached per 0.5 m/s of speed.
-                let bucket = (mean_speed * 2.0).round() as i64;
-                let factor = match calibration.iter().find(|(b, _)| *b == bucket) {
-                    Some((_, factor)) => *factor,
-                    None => {
-                        let factor = calibration_factor(bucket as f64 / 2.0, rate)?;
-                        calibration.push((bucket, factor));
-                        factor
-                    }
-                };
+                let factor = cached_calibration_factor(mean_speed, rate)?;
                 segments.push(RoughnessSegment {
                     start_m: start_distance,
                     end_m: distance,
@@ -102,6 +94,35 @@ pub fn roughness_segments(trace: &Trace, segment_m: f64) -> Result<Vec<Roughness
         }
     }
     Ok(segments)
+}
+
+/// Calibration factors already computed in this process, per 0.5 m/s of speed and 1 Hz of rate (rates
+/// above 1000 Hz share one entry: the car is then read at every simulation step anyway).
+static CALIBRATIONS: Mutex<Vec<((i64, i64), f64)>> = Mutex::new(Vec::new());
+
+/// [`calibration_factor`] at `speed` rounded to 0.5 m/s and `rate_hz` rounded to 1 Hz, computed once per
+/// process (a calibration drives the car over 2 km of road, a few milliseconds).
+fn cached_calibration_factor(speed: f64, rate_hz: f64) -> Result<f64, Error> {
+    let key = (
+        (speed * 2.0).round() as i64,
+        rate_hz.round().clamp(1.0, 1000.0) as i64,
+    );
+    // A poisoned lock only means another thread panicked mid-push; the table itself stays valid.
+    let known = CALIBRATIONS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, factor)| *factor);
+    if let Some(factor) = known {
+        return Ok(factor);
+    }
+    let factor = calibration_factor(key.0 as f64 / 2.0, key.1 as f64)?;
+    CALIBRATIONS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .push((key, factor));
+    Ok(factor)
 }
 
 /// k(v, rate): IRI (m/km) per m/s² of RMS vertical acceleration for the golden car at `speed` m/s, its
