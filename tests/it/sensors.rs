@@ -330,3 +330,62 @@ fn bench_prints_json_figures() {
     assert!(report["detect_samples_per_s"].as_f64().unwrap() > 0.0);
     assert!(report["events_found"].as_u64().unwrap() > 0);
 }
+
+#[test]
+fn train_reproduces_the_shipped_models_exactly() {
+    let out = std::env::temp_dir().join(format!("roadcode-it-{}-models", std::process::id()));
+    std::fs::create_dir_all(&out).unwrap();
+    let sensors = data().join("sensors");
+    let lines = json_lines(&roadcode(&[
+        "sensors",
+        "train",
+        "--data",
+        text(&sensors),
+        "--out",
+        text(&out),
+    ]));
+    assert_eq!(lines.len(), 2);
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("sensors/model");
+    for name in ["detector.json", "window_classifier.json"] {
+        let trained = std::fs::read_to_string(out.join(name)).unwrap();
+        let stored = std::fs::read_to_string(shipped.join(name)).unwrap();
+        assert!(
+            trained == stored,
+            "{name} differs from what `roadcode sensors train` makes"
+        );
+    }
+}
+
+#[test]
+fn evaluate_reports_every_method_and_the_confusion_matrix() {
+    let sensors = data().join("sensors");
+    let output = roadcode(&["sensors", "evaluate", "--data", text(&sensors), "--json"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let methods: Vec<&str> = report["detection"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["method"].as_str().unwrap())
+        .collect();
+    assert_eq!(methods[1..], ["Z-THRESH", "Z-DIFF", "STDEV(Z)", "G-ZERO"]);
+    for method in report["detection"].as_array().unwrap() {
+        assert_eq!(method["lublin"]["labels"], 42);
+        assert_eq!(method["pittsburgh"]["labels"], 56);
+        for collection in ["lublin", "pittsburgh"] {
+            let f1 = method[collection]["f1"].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&f1));
+        }
+    }
+    let confusion = report["classification"]["confusion"].as_array().unwrap();
+    let total: u64 = confusion
+        .iter()
+        .flat_map(|row| row.as_array().unwrap())
+        .map(|cell| cell.as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 300);
+}
