@@ -149,16 +149,17 @@ pub fn run(args: SensorsArgs) -> anyhow::Result<ExitCode> {
         } => {
             let trace_value = read_trace(&trace, &input)?;
             for piece in roughness_segments(&trace_value, segment)? {
-                let line = serde_json::json!({
-                    "start_m": piece.start_m,
-                    "end_m": piece.end_m,
-                    "t": piece.t_start,
-                    "lat": piece.position.map(|p| p.lat()),
-                    "lon": piece.position.map(|p| p.lon()),
-                    "speed_m_s": piece.speed_m_s,
-                    "iri_m_per_km": piece.iri_m_per_km,
-                });
-                writeln!(out, "{line}")?;
+                let line = RoughnessLine {
+                    start_m: piece.start_m,
+                    end_m: piece.end_m,
+                    t: piece.t_start,
+                    lat: piece.position.map(|p| p.lat()),
+                    lon: piece.position.map(|p| p.lon()),
+                    speed_m_s: piece.speed_m_s,
+                    iri_m_per_km: piece.iri_m_per_km,
+                };
+                serde_json::to_writer(&mut out, &line)?;
+                writeln!(out)?;
             }
         }
         SensorsCommand::Classify {
@@ -248,6 +249,17 @@ struct EventLine {
 struct ClassLine {
     class: &'static str,
     confidence: f64,
+}
+
+#[derive(Serialize)]
+struct RoughnessLine {
+    start_m: f64,
+    end_m: f64,
+    t: f64,
+    lat: Option<f64>,
+    lon: Option<f64>,
+    speed_m_s: f64,
+    iri_m_per_km: f64,
 }
 
 #[derive(Serialize)]

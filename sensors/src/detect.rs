@@ -9,9 +9,9 @@
 //!    hole), its spread over ±0.5 s, the horizontal jolt, and how isolated it is. A softmax model
 //!    (`sensors/model/detector.json`, trained by `roadcode sensors train`) gives the probability that the
 //!    candidate is a road event; those of at least 0.5 are events, and its probability is the confidence.
-//! 4. Kind: where the rate allows (≥ 25 Hz), the window classifier names the 2 s around the hit; otherwise,
-//!    and when it says rough or smooth, the sign of the first strong excursion decides (a pothole drops
-//!    the wheel first, a bump lifts it), and a hit among many others is `rough`.
+//! 4. Kind: a hit among many others of its size is `rough`; otherwise, where the rate allows (≥ 25 Hz),
+//!    the window classifier names the 2 s around the hit; otherwise, and when it says rough or smooth,
+//!    the sign of the first strong excursion decides (a pothole drops the wheel first, a bump lifts it).
 //! 5. Severity from the peak normalised to 10 m/s; position interpolated from the fixes at the hit.
 
 use grid::{Severity, Wgs84};
@@ -172,8 +172,11 @@ impl Detector {
     }
 
     fn kind_of(&self, candidate: &Candidate, vertical: &[f64], rate: f64) -> RoadClass {
-        let neighbours = candidate.features[6];
-        if neighbours >= ROUGH_NEIGHBOURS {
+        let seconds_over_half_peak = candidate.features[6];
+        let peak_over_background = candidate.features[1].exp();
+        if seconds_over_half_peak >= ROUGH_SECONDS
+            && peak_over_background < ROUGH_PEAK_OVER_BACKGROUND
+        {
             return RoadClass::Rough;
         }
         if rate >= 25.0 {
@@ -205,8 +208,11 @@ impl Detector {
     }
 }
 
-/// With this many seconds of strong neighbours within ±5 s a hit is part of a rough stretch.
-const ROUGH_NEIGHBOURS: f64 = 1.0;
+/// A hit is part of a rough stretch when, within ±5 s, the vertical acceleration is over half the hit's
+/// peak for at least this many seconds...
+const ROUGH_SECONDS: f64 = 2.0;
+/// ...and the peak is less than this many times the mean |vertical acceleration| around it.
+const ROUGH_PEAK_OVER_BACKGROUND: f64 = 4.0;
 
 /// Severity from the peak scaled to a common speed of 10 m/s (impact grows about linearly with speed):
 /// light below 4 m/s², heavy from 8 m/s².

@@ -89,7 +89,8 @@ pub fn roughness_segments(trace: &Trace, segment_m: f64) -> Result<Vec<Roughness
                     iri_m_per_km: factor * (sum_squares / count as f64).sqrt(),
                 });
             }
-            piece_start = None;
+            // The next piece starts where this one ends.
+            piece_start = Some((i, distance));
             (sum_squares, sum_speed, count) = (0.0, 0.0, 0);
         }
     }

@@ -14,7 +14,7 @@ use std::path::Path;
 
 use sensors::{
     Baseline, BaselineSignal, Confusion, Counts, Detector, RoadClass, Track, WindowClassifier,
-    distance_m, window_features,
+    distance_m, roughness_segments, window_features,
 };
 use serde::Serialize;
 
@@ -28,6 +28,16 @@ struct Report {
     command: &'static str,
     detection: Vec<MethodResult>,
     classification: ClassifierResult,
+    roughness: RoughnessResult,
+}
+
+/// IRI estimated from the accelerometer (100 m pieces) on the Pittsburgh roads labelled good and bad.
+#[derive(Serialize)]
+struct RoughnessResult {
+    good_pieces: usize,
+    good_median_iri_m_per_km: f64,
+    bad_pieces: usize,
+    bad_median_iri_m_per_km: f64,
 }
 
 #[derive(Serialize)]
@@ -91,6 +101,7 @@ pub fn run(data: &Path, json: bool, out: &mut impl Write) -> anyhow::Result<()> 
         command: "roadcode sensors evaluate --data ../shared/data/sensors --json",
         detection,
         classification: evaluate_classifier(&windows)?,
+        roughness: evaluate_roughness(&drives)?,
     };
     if json {
         serde_json::to_writer_pretty(&mut *out, &report)?;
@@ -234,6 +245,36 @@ fn length_km(drive: &Drive) -> f64 {
         / 1000.0
 }
 
+fn evaluate_roughness(drives: &[Drive]) -> anyhow::Result<RoughnessResult> {
+    let pieces = |wanted: fn(&Labels) -> bool| -> anyhow::Result<Vec<f64>> {
+        let mut values = Vec::new();
+        for drive in drives.iter().filter(|d| wanted(&d.labels)) {
+            values.extend(
+                roughness_segments(&drive.trace, 100.0)?
+                    .iter()
+                    .map(|p| p.iri_m_per_km),
+            );
+        }
+        Ok(values)
+    };
+    let good = pieces(|labels| matches!(labels, Labels::Good))?;
+    let bad = pieces(|labels| matches!(labels, Labels::Bad))?;
+    Ok(RoughnessResult {
+        good_pieces: good.len(),
+        good_median_iri_m_per_km: median(good),
+        bad_pieces: bad.len(),
+        bad_median_iri_m_per_km: median(bad),
+    })
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
 const FOLDS: usize = 5;
 
 fn evaluate_classifier(windows: &[Window]) -> anyhow::Result<ClassifierResult> {
@@ -320,5 +361,13 @@ fn write_markdown(report: &Report, out: &mut impl Write) -> anyhow::Result<()> {
         let cells: Vec<String> = row.iter().map(ToString::to_string).collect();
         writeln!(out, "| {name} | {} |", cells.join(" | "))?;
     }
+    let r = &report.roughness;
+    writeln!(
+        out,
+        "\n### IRI estimated from the accelerometer (100 m pieces, Pittsburgh roads)\n\n\
+         | roads | pieces | median IRI estimate (m/km) |\n|---|---|---|\n\
+         | labelled good | {} | {:.1} |\n| labelled bad | {} | {:.1} |",
+        r.good_pieces, r.good_median_iri_m_per_km, r.bad_pieces, r.bad_median_iri_m_per_km
+    )?;
     Ok(())
 }
