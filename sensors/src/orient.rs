@@ -6,13 +6,13 @@
 //! projection of each sample on that local vertical minus the local gravity magnitude (positive up).
 //!
 //! Forward and lateral are found per block of [`BLOCK_S`] seconds: the horizontal accelerations (in a
-//! level frame that a nalgebra rotation makes from the block's mean acceleration, its gravity) are dominated by speeding up and
-//! braking, so their principal axis is the direction of travel; its sign is chosen so that forward
-//! acceleration agrees with the change of GNSS speed, when speed is known.
+//! level frame that a nalgebra rotation makes from the block's mean acceleration, its gravity) are
+//! dominated by speeding up and braking, so their principal axis is the direction of travel; its sign
+//! is chosen so that forward acceleration agrees with the change of GNSS speed, when speed is known.
 
 use nalgebra::{Matrix2, Rotation3, SymmetricEigen, Vector2, Vector3};
 
-use crate::trace::Trace;
+use crate::trace::{Sample, Trace};
 
 /// The width of the centred window over which gravity is averaged, in seconds.
 pub const GRAVITY_WINDOW_S: f64 = 2.0;
@@ -50,7 +50,6 @@ pub fn orient(trace: &Trace, speed: Option<&[f64]>) -> Oriented {
         let along = a.dot(&up);
         vertical.push(along - magnitude);
     }
-    let accel: Vec<Vector3<f64>> = samples.iter().map(|s| Vector3::from(s.accel)).collect();
 
     let mut forward = vec![0.0; n];
     let mut lateral = vec![0.0; n];
@@ -61,7 +60,7 @@ pub fn orient(trace: &Trace, speed: Option<&[f64]>) -> Oriented {
             .position(|&t| t >= times[block_start] + BLOCK_S)
             .map_or(n, |offset| block_start + offset.max(1));
         orient_block(
-            &accel[block_start..block_end],
+            &samples[block_start..block_end],
             speed.and_then(|speed| speed.get(block_start..block_end)),
             &times[block_start..block_end],
             &mut forward[block_start..block_end],
@@ -77,7 +76,7 @@ pub fn orient(trace: &Trace, speed: Option<&[f64]>) -> Oriented {
 }
 
 fn orient_block(
-    accel: &[Vector3<f64>],
+    samples: &[Sample],
     speed: Option<&[f64]>,
     times: &[f64],
     forward: &mut [f64],
@@ -85,14 +84,18 @@ fn orient_block(
 ) {
     // Over a whole block, speeding up and braking average out and the mean is gravity; the 2 s
     // estimate would absorb a sustained acceleration into "gravity" and hide it from the forward axis.
-    let mean_gravity: Vector3<f64> = accel.iter().sum::<Vector3<f64>>() / accel.len() as f64;
+    let mean_gravity: Vector3<f64> = samples
+        .iter()
+        .map(|s| Vector3::from(s.accel))
+        .sum::<Vector3<f64>>()
+        / samples.len() as f64;
     // A rotation that takes the block's up direction to the level frame's z axis.
     let level = Rotation3::rotation_between(&mean_gravity, &Vector3::z())
         .unwrap_or_else(|| Rotation3::from_axis_angle(&Vector3::x_axis(), std::f64::consts::PI));
-    let flat: Vec<Vector2<f64>> = accel
+    let flat: Vec<Vector2<f64>> = samples
         .iter()
-        .map(|a| {
-            let r = level * a;
+        .map(|s| {
+            let r = level * Vector3::from(s.accel);
             Vector2::new(r.x, r.y)
         })
         .collect();
@@ -162,7 +165,6 @@ fn sliding_mean(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trace::Sample;
 
     /// A 50 Hz trace of a phone at `rotation` in a car that speeds up at 1 m/s² for 5 s, brakes at
     /// 1 m/s² for 5 s, and meets a 5 m/s² vertical jolt at 3 s.

@@ -2,7 +2,9 @@
 //!
 //! The trace is a 50 Hz drive at 12 m/s with road noise, a phone at a fixed tilt, a GNSS fix every
 //! second and a pothole every 20 s. One run decodes nothing: it times `Detector::detect` alone (and,
-//! separately, `decode_trace` over the same trace written as CSV). Single-threaded, so the figure is per core.
+//! separately, `decode_trace` over the same trace written as CSV). Single-threaded, so the figure is per
+//! core. Besides wall time, it reports the thread's own CPU time (from the kernel's scheduler statistics),
+//! which does not grow when other processes share the core.
 
 use std::fmt::Write as _;
 use std::io::Write;
@@ -15,11 +17,16 @@ pub fn run(samples: usize, runs: usize, out: &mut impl Write) -> anyhow::Result<
     let trace = synthetic_trace(samples.max(100))?;
     let detector = Detector::shipped()?;
     let mut detect_seconds = Vec::new();
+    let mut detect_cpu_seconds = Vec::new();
     let mut events = 0;
     for _ in 0..runs.max(1) {
+        let cpu_start = thread_cpu_ns();
         let start = Instant::now();
         events = std::hint::black_box(detector.detect(std::hint::black_box(&trace))).len();
         detect_seconds.push(start.elapsed().as_secs_f64());
+        if let (Some(from), Some(to)) = (cpu_start, thread_cpu_ns()) {
+            detect_cpu_seconds.push(to.saturating_sub(from) as f64 / 1e9);
+        }
     }
     let csv = to_csv(&trace);
     let mut decode_seconds = Vec::new();
@@ -35,8 +42,11 @@ pub fn run(samples: usize, runs: usize, out: &mut impl Write) -> anyhow::Result<
     let n = trace.samples().len() as f64;
     let detect = median(&mut detect_seconds);
     let decode = median(&mut decode_seconds);
+    let detect_cpu = (!detect_cpu_seconds.is_empty()).then(|| median(&mut detect_cpu_seconds));
     let report = serde_json::json!({
         "samples": trace.samples().len(),
+        "detect_cpu_median_s": detect_cpu,
+        "detect_samples_per_cpu_s": detect_cpu.map(|cpu| n / cpu),
         "runs": runs.max(1),
         "events_found": events,
         "detect_median_s": detect,
@@ -47,6 +57,13 @@ pub fn run(samples: usize, runs: usize, out: &mut impl Write) -> anyhow::Result<
     });
     writeln!(out, "{report}")?;
     Ok(())
+}
+
+/// The time this thread has spent on a CPU, in ns (Linux `/proc/thread-self/schedstat`), so that the
+/// figure per core does not depend on what else the machine is doing.
+fn thread_cpu_ns() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    text.split_whitespace().next()?.parse().ok()
 }
 
 fn median(values: &mut [f64]) -> f64 {
