@@ -285,7 +285,18 @@ fn read_trace(path: &Path, input: &InputArgs) -> anyhow::Result<Trace> {
     }
 }
 
+/// Reads a whole input file, refusing one larger than the decoders accept before reading it.
 fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let limit = DecodeConfig::default().max_bytes;
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .len();
+    if size > limit as u64 {
+        bail!(
+            "{}: input is {size} bytes, more than the limit of {limit} bytes",
+            path.display()
+        );
+    }
     std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
 }
 

@@ -272,3 +272,47 @@ mod tests {
         assert!(iri_segments(&profile, f64::NAN, None).is_err());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn profile_from(steps: &[(f64, f64)]) -> Option<Profile> {
+        let mut x = 0.0;
+        let (mut distance, mut elevation) = (Vec::new(), Vec::new());
+        for (dx, y) in steps {
+            x += dx;
+            distance.push(x);
+            elevation.push(*y);
+        }
+        Profile::new(distance, elevation).ok()
+    }
+
+    proptest! {
+        /// IRI is linear in the profile: scaling elevations scales IRI, and adding a plane changes nothing.
+        #[test]
+        fn iri_is_linear_and_ignores_grade(
+            steps in prop::collection::vec((0.05f64..1.0, -0.05f64..0.05), 2..200),
+            scale in 0.1f64..10.0,
+            grade in -0.1f64..0.1,
+        ) {
+            let Some(profile) = profile_from(&steps) else { return Ok(()) };
+            let base = iri_segments(&profile, 1e6, None).unwrap()[0].iri_m_per_km;
+            let scaled = Profile::new(
+                profile.distance_m().to_vec(),
+                profile.elevation_m().iter().map(|y| y * scale).collect(),
+            ).unwrap();
+            let tilted = Profile::new(
+                profile.distance_m().to_vec(),
+                profile.distance_m().iter().zip(profile.elevation_m()).map(|(x, y)| y + grade * x).collect(),
+            ).unwrap();
+            let scaled_iri = iri_segments(&scaled, 1e6, None).unwrap()[0].iri_m_per_km;
+            let tilted_iri = iri_segments(&tilted, 1e6, None).unwrap()[0].iri_m_per_km;
+            prop_assert!((scaled_iri - scale * base).abs() <= 1e-6 * (1.0 + scale * base));
+            prop_assert!((tilted_iri - base).abs() <= 1e-6 * (1.0 + base));
+            prop_assert!(base >= 0.0 && base.is_finite());
+        }
+    }
+}

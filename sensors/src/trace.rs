@@ -493,3 +493,24 @@ mod tests {
         assert!((trace.rate_hz() - 10.0).abs() < 1e-9);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Any text decodes to a trace or an error, never a panic; what is accepted keeps the invariant.
+        #[test]
+        fn decoding_never_panics_and_keeps_time_order(body in "[0-9a-zA-Z.,\\-+ \n]{0,400}") {
+            let text = format!("t,lat,lon,speed,ax,ay,az\n{body}");
+            if let Ok(decoded) = decode_trace(text.as_bytes(), &DecodeConfig::default()) {
+                let samples = decoded.value.samples();
+                prop_assert!(!samples.is_empty());
+                prop_assert!(samples.windows(2).all(|pair| pair[0].t <= pair[1].t));
+                prop_assert!(samples.iter().all(|s| s.accel.iter().all(|a| a.is_finite())));
+            }
+        }
+    }
+}
