@@ -23,7 +23,7 @@ use crate::track::Track;
 pub enum Baseline {
     /// |vertical| > threshold (m/s²).
     ZThresh,
-    /// |vertical[i] − vertical[i−1]| > threshold (m/s²).
+    /// `|vertical[i] − vertical[i−1]| > threshold` (m/s²).
     ZDiff,
     /// Standard deviation of vertical over 1 s > threshold (m/s²).
     StdevZ,
