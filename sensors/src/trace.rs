@@ -1,6 +1,9 @@
 //! The canonical trace CSV (DESIGN.md "Sensor input"): one row per accelerometer sample, columns found by
 //! header name, optional columns, gravity included.
 //!
+//! A comment line before the header may state the datum of the positions (`# datum: gcj02`); it wins
+//! over the configured one.
+//!
 //! Structural problems (oversize input, no header, a missing required column) fail the whole input. A bad
 //! row (NaN, a value out of range, time going backwards, a half position) is rejected on its own and
 //! reported, so that a long drive with one glitch is "accepted with these rejected lines".
@@ -156,6 +159,7 @@ const MAX_TIME: f64 = 1.0e11; // Unix seconds, about the year 5138
 /// Decodes a trace CSV.
 pub fn decode_trace(input: &[u8], config: &DecodeConfig) -> Result<Decoded<Trace>, Error> {
     let mut lines = Lines::new(input, config)?;
+    let mut datum = config.datum;
     let (header_line, header) = loop {
         match lines.next() {
             None => {
@@ -164,7 +168,11 @@ pub fn decode_trace(input: &[u8], config: &DecodeConfig) -> Result<Decoded<Trace
                 });
             }
             Some(Err(error)) => return Err(error),
-            Some(Ok((_, text))) if is_blank_or_comment(text) => continue,
+            Some(Ok((line, text))) if is_blank_or_comment(text) => {
+                if let Some(stated) = stated_datum(line, text)? {
+                    datum = stated;
+                }
+            }
             Some(Ok(found)) => break found,
         }
     };
@@ -203,7 +211,7 @@ pub fn decode_trace(input: &[u8], config: &DecodeConfig) -> Result<Decoded<Trace
         }
         fields.clear();
         fields.extend(text.split(','));
-        match decode_row(line, &fields, &index, previous_t, config.datum) {
+        match decode_row(line, &fields, &index, previous_t, datum) {
             Ok(sample) => {
                 previous_t = sample.t;
                 samples.push(sample);
@@ -305,6 +313,24 @@ pub(crate) fn to_wgs84(line: usize, lat: f64, lon: f64, datum: Datum) -> Result<
         Datum::Gcj02 => Gcj02::new(lat, lon).map(Gcj02::to_wgs84),
     };
     position.map_err(|error| Error::field(line, "lat", Problem::Unexpected(error.to_string())))
+}
+
+/// The datum that a comment before the header states (`# datum: gcj02` or `# datum=wgs84`), if any.
+fn stated_datum(line: usize, text: &str) -> Result<Option<Datum>, Error> {
+    let comment = text.trim().trim_start_matches('#').trim();
+    let Some(rest) = comment.strip_prefix("datum") else {
+        return Ok(None);
+    };
+    let name = rest.trim_start().trim_start_matches([':', '=']).trim();
+    match name.to_ascii_lowercase().as_str() {
+        "wgs84" => Ok(Some(Datum::Wgs84)),
+        "gcj02" | "gcj-02" => Ok(Some(Datum::Gcj02)),
+        _ => Err(Error::field(
+            line,
+            "datum",
+            Problem::Unexpected(format!("{name:?} is not wgs84 or gcj02")),
+        )),
+    }
 }
 
 fn is_blank_or_comment(text: &str) -> bool {
@@ -474,6 +500,19 @@ mod tests {
         let position = decoded.value.samples()[0].position.unwrap();
         assert!((position.lat() - 31.1774276).abs() < 1e-9);
         assert!((position.lon() - 121.5272106).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_comment_before_the_header_states_the_datum() {
+        let text =
+            "# datum: gcj02\nt,lat,lon,ax,ay,az\n1,31.17530398364597,121.531541859215,0,0,9.8\n";
+        let position = decode(text).unwrap().value.samples()[0].position.unwrap();
+        assert!((position.lat() - 31.1774276).abs() < 1e-9);
+        let unknown = decode("# datum=bd09\nt,ax,ay,az\n1,0,0,9.8\n").unwrap_err();
+        assert_eq!(
+            unknown.to_string(),
+            "line 1, field `datum`: \"bd09\" is not wgs84 or gcj02"
+        );
     }
 
     #[test]
