@@ -168,7 +168,7 @@ mod tests {
             assert!((speed.unwrap() - 10.0).abs() < 0.05, "{speed:?}");
         }
         let heading = track.heading_at(0.7).unwrap();
-        assert!(heading < 0.1 || heading > 359.9, "{heading}");
+        assert!(!(0.1..=359.9).contains(&heading), "{heading}");
     }
 
     #[test]
