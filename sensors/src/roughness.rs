@@ -12,7 +12,7 @@
 //! golden car: real cars differ (a stiffer car reads rougher), so a fleet should fit one factor per
 //! vehicle on a road of known IRI. Pieces driven slower than [`MIN_SPEED_M_S`] are not estimated.
 
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use grid::Wgs84;
 
@@ -126,32 +126,49 @@ fn cached_calibration_factor(speed: f64, rate_hz: f64) -> Result<f64, Error> {
     Ok(factor)
 }
 
-/// k(v, rate): IRI (m/km) per m/s² of RMS vertical acceleration for the golden car at `speed` m/s, its
-/// acceleration seen at `rate_hz` (see the module documentation).
-pub fn calibration_factor(speed: f64, rate_hz: f64) -> Result<f64, Error> {
-    const SPACING: f64 = 0.05;
-    const LENGTH: f64 = 2000.0;
+/// Spacing and length of the calibration road.
+const SPACING: f64 = 0.05;
+const LENGTH: f64 = 2000.0;
+
+/// The calibration road and its IRI (m/km), made once per process: a deterministic profile whose slope
+/// is white noise (uniform in ±0.005, every 5 cm, 2 km).
+fn calibration_road() -> Result<&'static (Profile, f64), Error> {
+    static ROAD: OnceLock<(Profile, f64)> = OnceLock::new();
+    if let Some(road) = ROAD.get() {
+        return Ok(road);
+    }
     let count = (LENGTH / SPACING) as usize;
     let mut state: u64 = 0x2545_F491_4F6C_DD1D;
     let mut elevation = Vec::with_capacity(count);
     let mut height = 0.0;
-    let mut slopes = Vec::with_capacity(count);
     for _ in 0..count {
         state ^= state >> 12;
         state ^= state << 25;
         state ^= state >> 27;
         let uniform =
             (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64;
-        let slope = (uniform - 0.5) * 0.01;
-        slopes.push(slope);
         elevation.push(height);
-        height += slope * SPACING;
+        height += (uniform - 0.5) * 0.01 * SPACING;
     }
     let distance: Vec<f64> = (0..count).map(|i| i as f64 * SPACING).collect();
     let profile = Profile::new(distance, elevation)?;
     let iri = iri_segments(&profile, LENGTH, Some(0.0))?
         .first()
         .map_or(0.0, |segment| segment.iri_m_per_km);
+    Ok(ROAD.get_or_init(|| (profile, iri)))
+}
+
+/// k(v, rate): IRI (m/km) per m/s² of RMS vertical acceleration for the golden car at `speed` m/s, its
+/// acceleration seen at `rate_hz` (see the module documentation).
+pub fn calibration_factor(speed: f64, rate_hz: f64) -> Result<f64, Error> {
+    if !(speed.is_finite() && speed > 0.0 && rate_hz.is_finite() && rate_hz > 0.0) {
+        return Err(Error::invalid(
+            "calibration",
+            format!("speed {speed} m/s and rate {rate_hz} Hz must be positive"),
+        ));
+    }
+    let (profile, iri) = calibration_road()?;
+    let count = profile.elevation_m().len();
 
     // The same car at `speed`, fed the profile's 250 mm moving-average slope like the IRI itself.
     let per_base = (0.25 / SPACING).round() as usize;
