@@ -22,4 +22,6 @@ pub enum Command {
     Engine(crate::engine_cmd::EngineArgs),
     /// The append-only verifiable ledger.
     Ledger(ledger_cmd::LedgerArgs),
+    /// Sensor recordings: detect and classify road events, IRI.
+    Sensors(crate::sensors_cmd::SensorsArgs),
 }

@@ -6,6 +6,7 @@ mod engine_cmd;
 mod grid_cmd;
 mod ledger_cmd;
 mod progress;
+mod sensors_cmd;
 mod simulate;
 
 use std::process::ExitCode;
@@ -33,6 +34,7 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Grid(args) => grid_cmd::run(args),
         Command::Engine(args) => engine_cmd::run(args),
         Command::Ledger(args) => ledger_cmd::run(args),
+        Command::Sensors(args) => sensors_cmd::run(args),
     }
 }
 

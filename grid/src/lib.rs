@@ -8,6 +8,7 @@ mod cell;
 mod coord;
 mod defect;
 pub mod engine;
+mod gcj02;
 mod index;
 mod network;
 #[cfg(test)]
@@ -24,3 +25,4 @@ pub use network::{
 };
 pub use raster::{Capsule, rasterise_polygon, rasterise_surfaces};
 pub use road_grid::{BuildStep, GridError, GridSegment, Located, RoadGrid};
+pub use gcj02::Gcj02;

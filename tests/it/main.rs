@@ -3,6 +3,7 @@
 mod engine;
 mod grid;
 mod ledger;
+mod sensors;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
