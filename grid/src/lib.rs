@@ -19,10 +19,10 @@ mod road_grid;
 pub use cell::{Cell, CellError, CellId, CellKey};
 pub use coord::{CoordError, Projection, Utm, UtmZone, Wgs84};
 pub use defect::{DefectKind, Severity, UnknownName};
+pub use gcj02::Gcj02;
 pub use index::{CellIndex, CellTreeParams, MAX_QUERY_RADIUS_M, Rect};
 pub use network::{
     BoundingBox, FeatureProblem, LANE_WIDTH_M, NetworkError, RoadClass, RoadNetwork, Segment,
 };
 pub use raster::{Capsule, rasterise_polygon, rasterise_surfaces};
 pub use road_grid::{BuildStep, GridError, GridSegment, Located, RoadGrid};
-pub use gcj02::Gcj02;
