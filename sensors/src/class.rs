@@ -9,7 +9,7 @@ use crate::error::{Error, Problem};
 
 /// What a stretch of vertical acceleration shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum RoadClass {
+pub enum EventClass {
     /// A hole: the wheel drops, then strikes the far edge.
     Pothole,
     /// A rise in the asphalt: a hump, shoving, a speed bump.
@@ -22,24 +22,24 @@ pub enum RoadClass {
     Smooth,
 }
 
-impl RoadClass {
+impl EventClass {
     /// Every class, in a fixed order (the order of the window classifier's model).
-    pub const ALL: [RoadClass; 5] = [
-        RoadClass::Pothole,
-        RoadClass::AsphaltBump,
-        RoadClass::MetalBump,
-        RoadClass::Rough,
-        RoadClass::Smooth,
+    pub const ALL: [EventClass; 5] = [
+        EventClass::Pothole,
+        EventClass::AsphaltBump,
+        EventClass::MetalBump,
+        EventClass::Rough,
+        EventClass::Smooth,
     ];
 
     /// The stable wire name: `pothole`, `asphalt_bump`, `metal_bump`, `rough`, `smooth`.
     pub fn name(self) -> &'static str {
         match self {
-            RoadClass::Pothole => "pothole",
-            RoadClass::AsphaltBump => "asphalt_bump",
-            RoadClass::MetalBump => "metal_bump",
-            RoadClass::Rough => "rough",
-            RoadClass::Smooth => "smooth",
+            EventClass::Pothole => "pothole",
+            EventClass::AsphaltBump => "asphalt_bump",
+            EventClass::MetalBump => "metal_bump",
+            EventClass::Rough => "rough",
+            EventClass::Smooth => "smooth",
         }
     }
 
@@ -48,26 +48,26 @@ impl RoadClass {
     /// stands proud of the surface (路框差); a rough stretch is loss of surface (松散/剥落).
     pub fn defect_kind(self) -> Option<DefectKind> {
         match self {
-            RoadClass::Pothole => Some(DefectKind::Pothole),
-            RoadClass::AsphaltBump => Some(DefectKind::Shoving),
-            RoadClass::MetalBump => Some(DefectKind::ManholeFrame),
-            RoadClass::Rough => Some(DefectKind::Raveling),
-            RoadClass::Smooth => None,
+            EventClass::Pothole => Some(DefectKind::Pothole),
+            EventClass::AsphaltBump => Some(DefectKind::Shoving),
+            EventClass::MetalBump => Some(DefectKind::ManholeFrame),
+            EventClass::Rough => Some(DefectKind::Raveling),
+            EventClass::Smooth => None,
         }
     }
 }
 
-impl fmt::Display for RoadClass {
+impl fmt::Display for EventClass {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
 }
 
-impl FromStr for RoadClass {
+impl FromStr for EventClass {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        RoadClass::ALL
+        EventClass::ALL
             .into_iter()
             .find(|class| class.name() == s)
             .ok_or_else(|| {
@@ -86,10 +86,10 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for class in RoadClass::ALL {
-            assert_eq!(class.name().parse::<RoadClass>().unwrap(), class);
+        for class in EventClass::ALL {
+            assert_eq!(class.name().parse::<EventClass>().unwrap(), class);
         }
-        assert!("hole".parse::<RoadClass>().is_err());
-        assert_eq!(RoadClass::Smooth.defect_kind(), None);
+        assert!("hole".parse::<EventClass>().is_err());
+        assert_eq!(EventClass::Smooth.defect_kind(), None);
     }
 }

@@ -5,7 +5,7 @@
 //! tails, high- and low-frequency shares, which extreme comes first. A softmax model over those features
 //! ([`crate::learn`]) names the class; its parameters are `sensors/model/window_classifier.json`.
 
-use crate::class::RoadClass;
+use crate::class::EventClass;
 use crate::error::Error;
 use crate::learn::Model;
 
@@ -55,7 +55,7 @@ impl WindowClassifier {
         let known = model
             .classes
             .iter()
-            .all(|name| name.parse::<RoadClass>().is_ok());
+            .all(|name| name.parse::<EventClass>().is_ok());
         if !known {
             return Err(Error::Model(format!(
                 "unknown class among {:?}",
@@ -65,7 +65,7 @@ impl WindowClassifier {
         Ok(WindowClassifier { model })
     }
 
-    /// A classifier around a trained model (its classes must be [`RoadClass`] names).
+    /// A classifier around a trained model (its classes must be [`EventClass`] names).
     pub fn from_model(model: Model) -> Result<WindowClassifier, Error> {
         let json =
             serde_json::to_string(&model).map_err(|error| Error::Model(error.to_string()))?;
@@ -74,11 +74,11 @@ impl WindowClassifier {
 
     /// The class of a window of vertical acceleration (m/s², gravity included or not) sampled at
     /// `rate_hz`, with the model's probability for it.
-    pub fn classify(&self, az: &[f64], rate_hz: f64) -> Result<(RoadClass, f64), Error> {
+    pub fn classify(&self, az: &[f64], rate_hz: f64) -> Result<(EventClass, f64), Error> {
         let features = window_features(az, rate_hz)?;
         let (index, probability) = self.model.predict(&features);
         let class = self.model.classes[index]
-            .parse::<RoadClass>()
+            .parse::<EventClass>()
             .map_err(|error| Error::Model(error.to_string()))?;
         Ok((class, probability))
     }
@@ -269,7 +269,7 @@ mod tests {
         let smooth = window(|t| 0.15 * (t * 31.0).sin() + 0.1 * (t * 7.0).cos(), 3.0);
         assert_eq!(
             classifier.classify(&smooth, 50.0).unwrap().0,
-            RoadClass::Smooth
+            EventClass::Smooth
         );
         let hit = window(
             |t| {
@@ -285,7 +285,7 @@ mod tests {
         );
         assert_ne!(
             classifier.classify(&hit, 50.0).unwrap().0,
-            RoadClass::Smooth
+            EventClass::Smooth
         );
     }
 }

@@ -16,7 +16,7 @@
 
 use grid::{Severity, Wgs84};
 
-use crate::class::RoadClass;
+use crate::class::EventClass;
 use crate::classify::WindowClassifier;
 use crate::error::Error;
 use crate::learn::Model;
@@ -64,7 +64,7 @@ pub struct Event {
     /// Where the impact happened (interpolated from GNSS), when the trace has fixes around it.
     pub position: Option<Wgs84>,
     /// What it was (never `Smooth`).
-    pub kind: RoadClass,
+    pub kind: EventClass,
     /// How bad.
     pub severity: Severity,
     /// The detector's probability that this is a road event, in [0, 1].
@@ -171,13 +171,13 @@ impl Detector {
         events
     }
 
-    fn kind_of(&self, candidate: &Candidate, vertical: &[f64], rate: f64) -> RoadClass {
+    fn kind_of(&self, candidate: &Candidate, vertical: &[f64], rate: f64) -> EventClass {
         let seconds_over_half_peak = candidate.features[6];
         let peak_over_background = candidate.features[1].exp();
         if seconds_over_half_peak >= ROUGH_SECONDS
             && peak_over_background < ROUGH_PEAK_OVER_BACKGROUND
         {
-            return RoadClass::Rough;
+            return EventClass::Rough;
         }
         if rate >= 25.0 {
             let half = rate as usize;
@@ -186,7 +186,7 @@ impl Detector {
             if let Ok((class, _)) = self.classifier.classify(&vertical[from..to], rate)
                 && matches!(
                     class,
-                    RoadClass::Pothole | RoadClass::AsphaltBump | RoadClass::MetalBump
+                    EventClass::Pothole | EventClass::AsphaltBump | EventClass::MetalBump
                 )
             {
                 return class;
@@ -201,9 +201,9 @@ impl Detector {
             .copied()
             .unwrap_or(candidate.peak);
         if first < 0.0 {
-            RoadClass::Pothole
+            EventClass::Pothole
         } else {
-            RoadClass::AsphaltBump
+            EventClass::AsphaltBump
         }
     }
 }
@@ -397,7 +397,7 @@ mod tests {
         assert!((event.t - 1_700_000_030.0).abs() < 0.2);
         assert!(matches!(
             event.kind,
-            RoadClass::Pothole | RoadClass::MetalBump | RoadClass::AsphaltBump
+            EventClass::Pothole | EventClass::MetalBump | EventClass::AsphaltBump
         ));
         let position = event.position.unwrap();
         assert!((position.lat() - (30.0 + 300.0 / 111_195.0)).abs() < 2e-5);

@@ -41,7 +41,7 @@ mod track;
 mod window;
 
 pub use baseline::{Baseline, BaselineEvent, BaselineSignal};
-pub use class::RoadClass;
+pub use class::EventClass;
 pub use classify::{MODEL_RATE_HZ, WINDOW_FEATURES, WindowClassifier, window_features};
 pub use detect::{CANDIDATE_FEATURES, Candidate, Detector, Event, candidates};
 pub use error::{Error, Problem};

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use grid::Wgs84;
-use sensors::{DecodeConfig, RoadClass, Trace, decode_trace, decode_window};
+use sensors::{DecodeConfig, EventClass, Trace, decode_trace, decode_window};
 
 /// Which collection a drive belongs to (their labels are matched differently).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +39,7 @@ pub struct Drive {
 
 /// One labelled classifier window.
 pub struct Window {
-    pub class: RoadClass,
+    pub class: EventClass,
     pub az: Vec<f64>,
 }
 
@@ -101,11 +101,11 @@ pub fn load_drives(data: &Path) -> anyhow::Result<Vec<Drive>> {
 /// Loads the classifier windows, in a fixed order (class, then file name).
 pub fn load_windows(data: &Path) -> anyhow::Result<Vec<Window>> {
     let folders = [
-        ("potholes", RoadClass::Pothole),
-        ("asphalt_bumps", RoadClass::AsphaltBump),
-        ("metal_bumps", RoadClass::MetalBump),
-        ("worn_out_road", RoadClass::Rough),
-        ("regular_road", RoadClass::Smooth),
+        ("potholes", EventClass::Pothole),
+        ("asphalt_bumps", EventClass::AsphaltBump),
+        ("metal_bumps", EventClass::MetalBump),
+        ("worn_out_road", EventClass::Rough),
+        ("regular_road", EventClass::Smooth),
     ];
     let mut windows = Vec::new();
     for (folder, class) in folders {

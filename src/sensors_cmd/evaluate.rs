@@ -13,7 +13,7 @@ use std::io::Write;
 use std::path::Path;
 
 use sensors::{
-    Baseline, BaselineSignal, Confusion, Counts, Detector, RoadClass, Track, WindowClassifier,
+    Baseline, BaselineSignal, Confusion, Counts, Detector, EventClass, Track, WindowClassifier,
     distance_m, roughness_segments, window_features,
 };
 use serde::Serialize;
@@ -285,7 +285,7 @@ fn evaluate_classifier(windows: &[Window]) -> anyhow::Result<ClassifierResult> {
         fold_of.push(*index % FOLDS);
         *index += 1;
     }
-    let mut confusion = Confusion::new(RoadClass::ALL.len());
+    let mut confusion = Confusion::new(EventClass::ALL.len());
     for fold in 0..FOLDS {
         let training: Vec<&Window> = windows
             .iter()
@@ -307,7 +307,7 @@ fn evaluate_classifier(windows: &[Window]) -> anyhow::Result<ClassifierResult> {
         folds: FOLDS,
         windows: windows.len(),
         accuracy: confusion.accuracy(),
-        classes: RoadClass::ALL.iter().map(|c| c.name()).collect(),
+        classes: EventClass::ALL.iter().map(|c| c.name()).collect(),
         confusion: confusion.counts,
     })
 }

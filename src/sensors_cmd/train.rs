@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::Context;
 use grid::Wgs84;
 use sensors::{
-    CANDIDATE_FEATURES, Counts, Detector, Model, RoadClass, Track, TrainConfig, WINDOW_FEATURES,
+    CANDIDATE_FEATURES, Counts, Detector, EventClass, Model, Track, TrainConfig, WINDOW_FEATURES,
     WindowClassifier, candidates, distance_m, match_by_distance, match_by_time, train,
     window_features,
 };
@@ -173,7 +173,7 @@ pub fn train_classifier(windows: &[&Window]) -> anyhow::Result<Model> {
         rows.push(window_features(&window.az, WINDOW_RATE_HZ)?);
         labels.push(class_index(window.class));
     }
-    let classes: Vec<&str> = RoadClass::ALL.iter().map(|c| c.name()).collect();
+    let classes: Vec<&str> = EventClass::ALL.iter().map(|c| c.name()).collect();
     let description = format!(
         "Window classifier (sensors::classify). Trained by `roadcode sensors train --data \
          ../shared/data/sensors` on the {} windows of González et al. (2017) at 50 Hz.",
@@ -189,6 +189,9 @@ pub fn train_classifier(windows: &[&Window]) -> anyhow::Result<Model> {
     )?)
 }
 
-pub fn class_index(class: RoadClass) -> usize {
-    RoadClass::ALL.iter().position(|&c| c == class).unwrap_or(0)
+pub fn class_index(class: EventClass) -> usize {
+    EventClass::ALL
+        .iter()
+        .position(|&c| c == class)
+        .unwrap_or(0)
 }
