@@ -24,12 +24,13 @@ impl Progress {
     /// Shows a step without a count.
     pub fn message(&self, message: &str) {
         if let Some(bar) = &self.bar {
+            // Message first: the ticker thread may draw between these calls.
+            bar.set_message(message.to_owned());
             bar.set_style(
                 ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
                     .unwrap_or_else(|_| ProgressStyle::default_spinner()),
             );
             bar.set_length(0);
-            bar.set_message(message.to_owned());
         }
     }
 
@@ -37,6 +38,7 @@ impl Progress {
     pub fn bar(&self, message: &str, done: usize, total: usize) {
         if let Some(bar) = &self.bar {
             if bar.length() != Some(total as u64) {
+                bar.set_message(message.to_owned());
                 bar.set_style(
                     ProgressStyle::with_template(
                         "{spinner} {msg} [{bar:30}] {pos}/{len} ({elapsed})",
@@ -44,7 +46,6 @@ impl Progress {
                     .unwrap_or_else(|_| ProgressStyle::default_bar()),
                 );
                 bar.set_length(total as u64);
-                bar.set_message(message.to_owned());
             }
             bar.set_position(done as u64);
         }
