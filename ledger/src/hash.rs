@@ -135,7 +135,7 @@ pub(crate) fn hex_decode(text: &str) -> Option<Vec<u8>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// The leaves of the RFC 6962 test vectors used by certificate-transparency-go and

@@ -266,25 +266,11 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::hash::{hex_decode, leaf_hash, merkle_root};
+    use crate::hash::tests::vector_leaves;
+    use crate::hash::{leaf_hash, merkle_root};
 
     fn vector_tree() -> MemoryTree {
-        let leaves = [
-            "",
-            "00",
-            "10",
-            "2021",
-            "3031",
-            "40414243",
-            "5051525354555657",
-            "606162636465666768696a6b6c6d6e6f",
-        ];
-        MemoryTree(
-            leaves
-                .iter()
-                .map(|text| leaf_hash(&hex_decode(text).expect("hex")))
-                .collect(),
-        )
+        MemoryTree(vector_leaves().iter().map(|leaf| leaf_hash(leaf)).collect())
     }
 
     fn hashes(hexes: &[&str]) -> Vec<Hash> {
