@@ -9,7 +9,7 @@ use rstar::{
 };
 
 use crate::cell::Cell;
-use crate::raster::distance_2_to_piece;
+use crate::raster::{along_piece, distance_2_to_piece};
 
 /// Node sizes for the cell tree: wider nodes than rstar's default (6) make bulk loading of tens of
 /// millions of cells faster and the tree smaller; leaves are tiny, so scanning 16 of them is cheap.
@@ -187,13 +187,7 @@ impl CellIndex {
             for cell in self.in_rect(rect) {
                 let centre = cell.centre();
                 if distance_2_to_piece(a, b, centre) <= half_width * half_width {
-                    let t = if length > 0.0 {
-                        ((centre[0] - a[0]) * (b[0] - a[0]) + (centre[1] - a[1]) * (b[1] - a[1]))
-                            / length
-                    } else {
-                        0.0
-                    };
-                    found.push((walked + t.clamp(0.0, length), cell));
+                    found.push((walked + along_piece(a, b, centre), cell));
                 }
             }
             walked += length;

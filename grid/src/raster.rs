@@ -91,6 +91,17 @@ impl Capsule {
     }
 }
 
+/// How far along the segment from `a` to `b` the point of it nearest to `p` lies, metres (0 at `a`).
+pub fn along_piece(a: [f64; 2], b: [f64; 2], p: [f64; 2]) -> f64 {
+    let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+    let length = (dx * dx + dy * dy).sqrt();
+    if length > 0.0 {
+        (((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / length).clamp(0.0, length)
+    } else {
+        0.0
+    }
+}
+
 /// Squared distance from `p` to the segment from `a` to `b`.
 pub fn distance_2_to_piece(a: [f64; 2], b: [f64; 2], p: [f64; 2]) -> f64 {
     let (dx, dy) = (b[0] - a[0], b[1] - a[1]);

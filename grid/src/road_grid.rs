@@ -5,7 +5,7 @@ use crate::cell::{Cell, CellKey};
 use crate::coord::{Projection, Utm, UtmZone, Wgs84};
 use crate::index::{CellIndex, Rect};
 use crate::network::{BoundingBox, RoadClass, RoadNetwork};
-use crate::raster::{Capsule, distance_2_to_piece, rasterise_surfaces};
+use crate::raster::{Capsule, along_piece, distance_2_to_piece, rasterise_surfaces};
 
 /// MGRS (and so every cell id) needs eastings within 100–900 km of its zone's plane.
 const MGRS_EASTING_RANGE: std::ops::RangeInclusive<f64> = 100_000.0..=900_000.0;
@@ -73,14 +73,7 @@ impl GridSegment {
             let length = distance_2_to_piece(a, a, b).sqrt();
             let d2 = distance_2_to_piece(a, b, point);
             if d2 < best.0 {
-                let t = if length > 0.0 {
-                    (((point[0] - a[0]) * (b[0] - a[0]) + (point[1] - a[1]) * (b[1] - a[1]))
-                        / length)
-                        .clamp(0.0, length)
-                } else {
-                    0.0
-                };
-                best = (d2, walked + t);
+                best = (d2, walked + along_piece(a, b, point));
             }
             walked += length;
         }

@@ -453,7 +453,17 @@ fn section_index(
     point: [f64; 2],
 ) -> u32 {
     let (_, count, length) = sectioning.segments[segment as usize];
-    ((grid.segments()[segment as usize].along(point) / length) as u32).min(count - 1)
+    section_at(
+        grid.segments()[segment as usize].along(point),
+        count,
+        length,
+    )
+}
+
+/// The section that holds a point `along` metres from a segment's start, of `count` sections of
+/// `length` metres each.
+fn section_at(along: f64, count: u32, length: f64) -> u32 {
+    ((along / length) as u32).min(count - 1)
 }
 
 /// The lengths and sections of every segment of a grid, and every section's surface: one pass over
@@ -475,7 +485,7 @@ pub fn sectioning(grid: &crate::road_grid::RoadGrid, rules: &Rules) -> Sectionin
     for cell in grid.index().iter() {
         let (_, count, length) = segments[cell.segment as usize];
         let along = grid.segments()[cell.segment as usize].along(cell.centre());
-        let index = ((along / length) as usize).min(count as usize - 1);
+        let index = section_at(along, count, length) as usize;
         areas[cell.segment as usize][index] += 1;
     }
     Sectioning { segments, areas }
