@@ -359,20 +359,7 @@ mod tests {
             .map(|i| {
                 let t = f64::from(i) * 0.02;
                 let noise = 0.2 * (t * 37.0).sin() + 0.1 * (t * 13.0).cos();
-                let hit = if (30.0..30.06).contains(&t) {
-                    -7.0
-                } else if (30.06..30.12).contains(&t) {
-                    9.0
-                } else if (30.12..31.5).contains(&t) {
-                    4.0 * (-(t - 30.12) * 2.0).exp() * ((t - 30.12) * 9.4).sin()
-                } else {
-                    0.0
-                };
-                let jolt = if (30.06..30.16).contains(&t) {
-                    -3.0
-                } else {
-                    0.0
-                };
+                let [hit, jolt] = crate::pothole_impact(t - 30.0);
                 let vertical = 9.81 + noise + hit;
                 Sample {
                     t: 1_700_000_000.0 + t,

@@ -87,20 +87,7 @@ fn synthetic_trace(count: usize) -> anyhow::Result<Trace> {
         let second = (i / 50) as f64;
         let phase = (i % 1000) as f64 * 0.02;
         // A pothole: the wheel drops, strikes the far edge, the car is jolted back and bounces.
-        let hit = if (10.0..10.06).contains(&phase) {
-            -7.0
-        } else if (10.06..10.12).contains(&phase) {
-            9.0
-        } else if (10.12..11.5).contains(&phase) {
-            4.0 * (-(phase - 10.12) * 2.0).exp() * ((phase - 10.12) * 9.4).sin()
-        } else {
-            0.0
-        };
-        let jolt = if (10.06..10.16).contains(&phase) {
-            -3.0
-        } else {
-            0.0
-        };
+        let [hit, jolt] = sensors::pothole_impact(phase - 10.0);
         let vertical = 9.81 + 0.6 * noise() + hit;
         let forward = 0.3 * noise() + jolt;
         samples.push(Sample {
