@@ -80,14 +80,22 @@ impl Engine {
         world.init_resource::<Dirty>();
         world.init_resource::<Totals>();
         let mut schedule = Schedule::default();
+        world.init_resource::<StageTimes>();
         schedule.add_systems(
             (
+                stage_done::<0>,
                 systems::accept_records,
+                stage_done::<1>,
                 systems::place_observations,
+                stage_done::<2>,
                 systems::fuse_evidence,
+                stage_done::<3>,
                 systems::confirm_defects,
+                stage_done::<4>,
                 systems::set_cell_codes,
+                stage_done::<5>,
                 systems::grade_sections,
+                stage_done::<6>,
             )
                 .chain(),
         );
@@ -128,9 +136,8 @@ impl Engine {
         let code = self
             .world
             .resource::<Directory>()
-            .cells
-            .get(&corner)
-            .and_then(|&entity| self.world.get::<RoadCell>(entity))
+            .cell_at(corner)
+            .and_then(|entity| self.world.get::<RoadCell>(entity))
             .map_or(Code::Green, |cell| cell.code);
         Some((located.key, code))
     }
@@ -157,10 +164,38 @@ impl Engine {
         self.world.get::<state::Citizen>(entity).map(|c| c.points)
     }
 
+    /// Wall time spent in each stage of the schedule so far, in `STAGES` order: for benchmarks.
+    pub fn stage_times(&self) -> [(&'static str, std::time::Duration); 6] {
+        let times = &self.world.resource::<StageTimes>().spent;
+        std::array::from_fn(|i| (STAGES[i], times[i]))
+    }
+
     /// How many cells have entities (carry evidence).
     pub fn active_cells(&self) -> usize {
-        self.world.resource::<Directory>().cells.len()
+        self.world.resource::<Totals>().active_cells as usize
     }
+}
+
+/// The stages of a tick, in schedule order.
+pub const STAGES: [&str; 6] = ["accept", "place", "fuse", "confirm", "codes", "grades"];
+
+/// Time spent per stage (measurement only: no state depends on it, so determinism holds).
+#[derive(bevy_ecs::prelude::Resource, Default)]
+struct StageTimes {
+    /// When the last stage ended.
+    mark: Option<std::time::Instant>,
+    spent: [std::time::Duration; 6],
+}
+
+/// Ends stage `N - 1` (and starts stage `N`).
+fn stage_done<const N: usize>(mut times: bevy_ecs::prelude::ResMut<StageTimes>) {
+    let now = std::time::Instant::now();
+    if N > 0
+        && let Some(mark) = times.mark
+    {
+        times.spent[N - 1] += now - mark;
+    }
+    times.mark = Some(now);
 }
 
 #[cfg(test)]

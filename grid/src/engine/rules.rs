@@ -237,8 +237,16 @@ impl Rules {
             );
         }
         let fusion = &raw.fusion;
-        if !(fusion.radius_m > 0.0 && fusion.max_accuracy_m > 0.0 && fusion.snap_m >= 0.0) {
-            return bad("fusion: positive radius and accuracy, snap >= 0".into());
+        // Upper bounds keep every look-up local: fusion lists a defect in each bucket its radius
+        // reaches, and a snap searches the R-tree around a point.
+        if !(fusion.radius_m > 0.0
+            && fusion.radius_m <= 20.0
+            && fusion.max_accuracy_m > 0.0
+            && (0.0..=50.0).contains(&fusion.snap_m))
+        {
+            return bad(
+                "fusion: radius in (0, 20] m, positive accuracy, snap in [0, 50] m".into(),
+            );
         }
         let pci = &raw.pci;
         if !(pci.a0 > 0.0 && pci.a1 > 0.0 && pci.section_length_m >= 1.0) {
@@ -265,8 +273,9 @@ impl Rules {
         }
         if raw.lifecycle.passes_to_possibly_repaired == 0
             || !positive(raw.lifecycle.pass_half_width_m)
+            || raw.lifecycle.pass_half_width_m > 50.0
         {
-            return bad("lifecycle: passes >= 1, positive half-width".into());
+            return bad("lifecycle: passes >= 1, half-width in (0, 50] m".into());
         }
         Ok(Rules {
             version: raw.version,

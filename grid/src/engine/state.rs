@@ -2,15 +2,19 @@
 //! sections, devices, citizens) and the resources that index them and carry a tick's work.
 
 // bevy_platform's maps hash with foldhash and a fixed seed: fast, and the same on every run.
-use bevy_platform::collections::{HashMap, HashSet};
+use bevy_platform::collections::HashMap;
+use smallvec::SmallVec;
+use std::collections::VecDeque;
+use std::ops::Range;
 use std::sync::Arc;
 
 use bevy_ecs::prelude::{Component, Entity, Resource};
 
+use crate::cell::Cell;
 use crate::defect::{DefectKind, Severity};
 use crate::engine::change::Change;
 use crate::engine::pci::Grade;
-use crate::engine::record::{Action, Pass, Source};
+use crate::engine::record::{Record, Source};
 use crate::road_grid::RoadGrid;
 
 /// A cell's health code.
@@ -92,8 +96,8 @@ pub struct RoadCell {
     pub section: Entity,
     /// The cell's current code.
     pub code: Code,
-    /// Defects that cover the cell.
-    pub defects: Vec<Entity>,
+    /// Defects that cover the cell (most cells have one or two).
+    pub defects: SmallVec<[Entity; 2]>,
 }
 
 /// One piece of accepted evidence, as a defect keeps it.
@@ -178,8 +182,9 @@ pub struct Device {
     pub citizen: Option<Entity>,
     /// Time and plane position of its last accepted record.
     pub last: Option<(f64, [f64; 2])>,
-    /// Recent accepted observations (t, kind, cell), to refuse duplicates.
-    pub recent: Vec<(f64, DefectKind, (i32, i32))>,
+    /// Accepted observations of the duplicate window (t, kind, cell), oldest first: to refuse
+    /// duplicates and replays.
+    pub recent: VecDeque<(f64, DefectKind, (i32, i32))>,
 }
 
 /// A citizen who earns incentive points.
@@ -197,57 +202,48 @@ pub struct Grid(pub Arc<RoadGrid>);
 
 /// Records waiting for the next tick, with their sequence numbers.
 #[derive(Resource, Default)]
-pub struct Inbox(pub Vec<(u64, crate::engine::record::Record)>);
+pub struct Inbox(pub Vec<(u64, Record)>);
 
-/// An observation that passed the plausibility checks.
+/// One record on its way through a tick. Its positions on the grid's plane, the cells it covers
+/// and the sections it crossed live in the `Queue`'s shared lists (no allocation per record).
 #[derive(Debug)]
-pub struct AcceptedObservation {
-    /// Sequence number (evidence id).
+pub struct Work {
+    /// The record's sequence number: its evidence id.
     pub id: u64,
-    /// The observation.
-    pub observation: crate::engine::record::Observation,
-    /// Its device's entity.
+    /// The record.
+    pub record: Record,
+    /// The device's entity (`Entity::PLACEHOLDER` for inspectors' actions).
     pub device: Entity,
-    /// Its position on the grid's plane.
-    pub point: [f64; 2],
+    /// Its positions on the plane, in `Queue::points`: an observation's position then its outline,
+    /// a pass's path, an action's target position.
+    pub points: Range<usize>,
+    /// The cell entities it covers (observations) or passes over (passes), in `Queue::cells`.
+    pub cells: Range<usize>,
+    /// The sections a pass crossed, in `Queue::sections`.
+    pub sections: Range<usize>,
 }
 
-/// What a tick has to do, in record order.
-#[derive(Debug)]
-pub enum Work {
-    /// Evidence placed on cells.
-    Evidence {
-        /// The observation.
-        accepted: AcceptedObservation,
-        /// Its point on the plane.
-        point: [f64; 2],
-        /// The cell entities it covers.
-        cells: Vec<Entity>,
-    },
-    /// An inspector's action, with its target's plane point if it names a position.
-    Action(u64, Action, Option<[f64; 2]>),
-    /// A pass, with the cells that carry evidence along it and the sections it crossed.
-    Pass(Pass, Entity, Vec<Entity>, Vec<Entity>),
-}
-
-/// The tick's work between systems: accepted records, then placed ones.
+/// The tick's work between systems, in record order.
 #[derive(Resource, Default)]
 pub struct Queue {
-    /// Records that passed acceptance, before placement.
-    pub accepted: Vec<(u64, Accepted)>,
-    /// Work placed on cells, for fusion.
-    pub placed: Vec<Work>,
+    /// Records that passed acceptance (then placement).
+    pub work: Vec<Work>,
+    /// Plane positions of the tick's records.
+    pub points: Vec<[f64; 2]>,
+    /// Cells of the tick's records.
+    pub cells: Vec<Entity>,
+    /// Sections of the tick's passes.
+    pub sections: Vec<Entity>,
 }
 
-/// A record after acceptance, before placement.
-#[derive(Debug)]
-pub enum Accepted {
-    /// An observation.
-    Observation(AcceptedObservation),
-    /// An action.
-    Action(Action),
-    /// A pass, with its device.
-    Pass(Pass, Entity),
+impl Queue {
+    /// Empties the queue for the next tick, keeping its allocations.
+    pub fn clear(&mut self) {
+        self.work.clear();
+        self.points.clear();
+        self.cells.clear();
+        self.sections.clear();
+    }
 }
 
 /// Changes for the ledger and subscribers, in the order they happened.
@@ -265,25 +261,128 @@ pub struct Counters {
     pub next_defect: u64,
 }
 
+/// What the engine remembers of a road cell: its segment, its section once needed, its entity
+/// once it carries evidence.
+#[derive(Debug, Clone, Copy)]
+pub struct Slot {
+    /// The cell's segment index.
+    pub segment: u32,
+    /// The index of the cell's section along its segment, or `Slot::UNKNOWN` until needed.
+    pub section: u32,
+    /// The cell's entity, once it carries evidence.
+    pub cell: Option<Entity>,
+}
+
+impl Slot {
+    /// A section index not yet computed.
+    pub const UNKNOWN: u32 = u32::MAX;
+}
+
+/// The road cells of a `BLOCK_M` × `BLOCK_M` block of corners, looked up in the R-tree once.
+#[derive(Debug)]
+pub struct Block {
+    /// Bit `row * BLOCK_M + column` is set for each corner of the block that is a road cell's.
+    road: u64,
+    /// The road cells' slots, in bit order.
+    slots: Box<[Slot]>,
+}
+
+impl Block {
+    /// A block from its road cells (corners inside the block, each once).
+    pub fn new(origin: (i32, i32), cells: &[Cell]) -> Block {
+        let mut cells: Vec<(u32, u32)> = cells
+            .iter()
+            .map(|cell| (Block::bit(origin, (cell.easting, cell.northing)), cell.segment))
+            .collect();
+        cells.sort_unstable();
+        Block {
+            road: cells.iter().fold(0, |road, &(bit, _)| road | 1 << bit),
+            slots: cells
+                .into_iter()
+                .map(|(_, segment)| Slot {
+                    segment,
+                    section: Slot::UNKNOWN,
+                    cell: None,
+                })
+                .collect(),
+        }
+    }
+
+    fn bit(origin: (i32, i32), corner: (i32, i32)) -> u32 {
+        ((corner.1 - origin.1) * BLOCK_M + (corner.0 - origin.0)) as u32
+    }
+
+    /// The slot of a corner of the block, if the corner is a road cell's.
+    pub fn slot_mut(&mut self, origin: (i32, i32), corner: (i32, i32)) -> Option<&mut Slot> {
+        let index = self.index(origin, corner)?;
+        Some(&mut self.slots[index])
+    }
+
+    /// The slot of a corner of the block, if the corner is a road cell's.
+    pub fn slot(&self, origin: (i32, i32), corner: (i32, i32)) -> Option<&Slot> {
+        Some(&self.slots[self.index(origin, corner)?])
+    }
+
+    /// The position of a corner's slot, if the corner is a road cell's.
+    fn index(&self, origin: (i32, i32), corner: (i32, i32)) -> Option<usize> {
+        let bit = Block::bit(origin, corner);
+        (self.road >> bit & 1 == 1).then(|| (self.road & ((1u64 << bit) - 1)).count_ones() as usize)
+    }
+
+    /// The road cells' corners, given the block's origin.
+    pub fn corners(&self, origin: (i32, i32)) -> impl Iterator<Item = (i32, i32)> + '_ {
+        (0..64u32).filter(|bit| self.road >> bit & 1 == 1).map(move |bit| {
+            let bit = bit as i32;
+            (origin.0 + bit % BLOCK_M, origin.1 + bit / BLOCK_M)
+        })
+    }
+}
+
+/// The block of a corner, and the block's origin (its south-west corner).
+pub fn block_of(corner: (i32, i32)) -> ((i32, i32), (i32, i32)) {
+    let block = (corner.0.div_euclid(BLOCK_M), corner.1.div_euclid(BLOCK_M));
+    (block, (block.0 * BLOCK_M, block.1 * BLOCK_M))
+}
+
+/// An open defect as a fusion bucket lists it: enough to pick the nearest without fetching it.
+#[derive(Debug, Clone, Copy)]
+pub struct Candidate {
+    /// The defect's kind.
+    pub kind: DefectKind,
+    /// Its public id (ties go to the oldest).
+    pub id: u64,
+    /// Where it was first seen, on the plane.
+    pub point: [f64; 2],
+    /// Its entity.
+    pub entity: Entity,
+}
+
 /// Entity lookups by key.
 #[derive(Resource, Default)]
 pub struct Directory {
-    /// Road cells with entities, by corner.
-    pub cells: HashMap<(i32, i32), Entity>,
-    /// Corners already looked up in the R-tree: the cell's segment, or `None` off the road.
-    pub placement: HashMap<(i32, i32), Option<u32>>,
+    /// The road cells of every `BLOCK_M` block looked up so far (one R-tree query per block).
+    pub blocks: HashMap<(i32, i32), Block>,
+    /// Cells with entities (corner, entity) by `TILE_M` tile, for the cells a pass sweeps.
+    pub tiles: HashMap<(i32, i32), Vec<((i32, i32), Entity)>>,
     /// Sections, by (segment index, section index).
     pub sections: HashMap<(u32, u32), Entity>,
     /// Defects by id.
     pub defects: HashMap<u64, Entity>,
-    /// Open defects by kind and 4 m bucket of their point, for fusion.
-    pub buckets: HashMap<(DefectKind, i32, i32), Vec<Entity>>,
+    /// Defects that can still take evidence, listed in every `BUCKET_M` bucket that their fusion
+    /// radius reaches: the bucket of a point lists every candidate within the radius.
+    pub buckets: HashMap<(i32, i32), SmallVec<[Candidate; 2]>>,
     /// Devices by id.
     pub devices: HashMap<String, Entity>,
     /// Citizens by id.
     pub citizens: HashMap<String, Entity>,
-    /// Fingerprints of accepted observations (device, t, kind, cell), to refuse replays.
-    pub fingerprints: HashSet<(Entity, u64, DefectKind, (i32, i32))>,
+}
+
+impl Directory {
+    /// The entity of the cell at a corner, if it carries evidence.
+    pub fn cell_at(&self, corner: (i32, i32)) -> Option<Entity> {
+        let (block, origin) = block_of(corner);
+        self.blocks.get(&block)?.slot(origin, corner)?.cell
+    }
 }
 
 /// Per segment of the grid: its length and sections, and the sections' surfaces once counted.
@@ -295,9 +394,14 @@ pub struct Sectioning {
     pub areas: Vec<Vec<u32>>,
 }
 
-/// Side of a fusion bucket, metres: at least twice the fusion radius, so a 2 × 2 block of buckets
-/// holds every defect within the radius.
+/// Side of a fusion bucket, metres.
 pub const BUCKET_M: f64 = 4.0;
+
+/// Side of a tile of cells with entities, metres.
+pub const TILE_M: f64 = 8.0;
+
+/// Side of a block of corners looked up in the R-tree at once, metres.
+pub const BLOCK_M: i32 = 8;
 
 /// The bucket of a plane point.
 pub fn bucket_of(point: [f64; 2], bucket_m: f64) -> (i32, i32) {
@@ -331,6 +435,8 @@ pub struct Totals {
     pub evidence: u64,
     /// Records refused.
     pub refused: u64,
+    /// Cells with entities (that carry evidence).
+    pub active_cells: u64,
     /// Cells by code (only cells with entities; the rest are green).
     pub red_cells: u64,
     /// Yellow cells.

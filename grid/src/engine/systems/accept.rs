@@ -1,0 +1,191 @@
+//! Acceptance: every record's positions projected onto the grid's plane, its device found, and its
+//! observation checked for plausibility (accuracy, replays, impossible speeds, duplicates).
+
+use bevy_ecs::prelude::{Entity, Mut, World};
+
+use crate::engine::record::{Observation, Record, Source, Target};
+use crate::engine::rules::Rules;
+use crate::engine::state::{
+    Citizen, Clock, Device, Directory, Grid, Inbox, Queue, Totals, Work,
+};
+use crate::engine::systems::refuse;
+
+/// Projects the tick's records, checks observations for plausibility and queues the accepted
+/// records in order; refusals become changes.
+pub fn accept_records(world: &mut World) {
+    let records = std::mem::take(&mut world.resource_mut::<Inbox>().0);
+    let grid = world.resource::<Grid>().0.clone();
+    let rules = world.resource::<Rules>().clone();
+    let mut queue = std::mem::take(&mut *world.resource_mut::<Queue>());
+    queue.clear();
+
+    // Every position of the tick in one call: much cheaper than one by one.
+    let mut positions = Vec::with_capacity(records.len());
+    let mut spans = Vec::with_capacity(records.len());
+    for (_, record) in &records {
+        let start = positions.len();
+        match record {
+            Record::Observation(o) => {
+                positions.push(o.position);
+                positions.extend(o.outline.iter().flatten());
+            }
+            Record::Pass(pass) => positions.extend(&pass.path),
+            Record::Action(action) => {
+                if let Target::Position(position, _) = &action.target {
+                    positions.push(*position);
+                }
+            }
+        }
+        spans.push(start..positions.len());
+    }
+    queue.points.extend(
+        grid.projection()
+            .to_utm_all(&positions)
+            .into_iter()
+            .map(|utm| [utm.easting, utm.northing]),
+    );
+
+    let applied = records.len() as u64;
+    let mut clock = world.resource::<Clock>().0;
+    world.resource_scope(|world, mut directory: Mut<Directory>| {
+        for ((id, record), points) in records.into_iter().zip(spans) {
+            clock = clock.max(record.t());
+            let device = match &record {
+                Record::Observation(o) => {
+                    device_entity(world, &mut directory, &o.device, o.source, o.citizen.as_deref())
+                }
+                Record::Pass(p) => {
+                    device_entity(world, &mut directory, &p.device, p.source, p.citizen.as_deref())
+                }
+                Record::Action(_) => Entity::PLACEHOLDER,
+            };
+            if let Record::Observation(o) = &record {
+                let point = queue.points[points.start];
+                let verdict = match world.get_mut::<Device>(device) {
+                    Some(mut state) => plausibility(&mut state, &rules, o, point),
+                    None => Err("unknown device".into()),
+                };
+                if let Err(reason) = verdict {
+                    refuse(world, o.t, id, &o.device, reason);
+                    continue;
+                }
+            }
+            queue.work.push(Work {
+                id,
+                record,
+                device,
+                points,
+                cells: 0..0,
+                sections: 0..0,
+            });
+        }
+    });
+    world.resource_mut::<Clock>().0 = clock;
+    world.resource_mut::<Totals>().records += applied;
+    *world.resource_mut::<Queue>() = queue;
+}
+
+/// The device's entity, created (with its citizen, for phones) on first sight.
+fn device_entity(
+    world: &mut World,
+    directory: &mut Directory,
+    name: &str,
+    source: Source,
+    citizen: Option<&str>,
+) -> Entity {
+    if let Some(&entity) = directory.devices.get(name) {
+        return entity;
+    }
+    let citizen = (source == Source::Phone).then(|| {
+        let citizen_name = citizen.unwrap_or(name);
+        match directory.citizens.get(citizen_name) {
+            Some(&entity) => entity,
+            None => {
+                let entity = world
+                    .spawn(Citizen {
+                        name: citizen_name.to_owned(),
+                        points: 0,
+                    })
+                    .id();
+                directory.citizens.insert(citizen_name.to_owned(), entity);
+                entity
+            }
+        }
+    });
+    let entity = world
+        .spawn(Device {
+            citizen,
+            last: None,
+            recent: Default::default(),
+        })
+        .id();
+    directory.devices.insert(name.to_owned(), entity);
+    entity
+}
+
+/// Accepts an observation or says why not; on acceptance, remembers it on the device.
+///
+/// A device's records come in time order (inspectors', typed in at a desk, excepted): a record
+/// from before the device's last one is refused, as an exact replay of one of its recent records
+/// if it is one. What a device remembers is bounded by the duplicate window, so the engine's
+/// memory does not grow with the records it has seen.
+fn plausibility(
+    state: &mut Device,
+    rules: &Rules,
+    observation: &Observation,
+    point: [f64; 2],
+) -> Result<(), String> {
+    if observation.accuracy_m > rules.fusion.max_accuracy_m {
+        return Err(format!(
+            "accuracy {} m is worse than {} m",
+            observation.accuracy_m, rules.fusion.max_accuracy_m
+        ));
+    }
+    let t = observation.t;
+    let corner = (point[0].floor() as i32, point[1].floor() as i32);
+    let fingerprint = (t, observation.kind, corner);
+    if state.recent.contains(&fingerprint) {
+        return Err("replay of an accepted record".into());
+    }
+    if observation.source != Source::Inspector
+        && let Some((last_t, last_point)) = state.last
+    {
+        if t < last_t {
+            return Err(format!(
+                "time goes backwards for this device ({t} after {last_t})"
+            ));
+        }
+        let distance = (point[0] - last_point[0]).hypot(point[1] - last_point[1]);
+        let speed = if t > last_t {
+            distance / (t - last_t)
+        } else if distance > 1.0 {
+            f64::INFINITY
+        } else {
+            0.0
+        };
+        if speed > rules.points.max_speed_m_per_s {
+            return Err(format!(
+                "implausible speed {speed:.0} m/s since the device's last record"
+            ));
+        }
+    }
+    let window = rules.points.duplicate_window_s;
+    if state.recent.iter().any(|&(recent_t, kind, cell)| {
+        (t - recent_t).abs() <= window && kind == observation.kind && cell == corner
+    }) {
+        return Err(format!(
+            "duplicate of a {} at the same cell within {window} s",
+            observation.kind
+        ));
+    }
+    state.last = Some((t, point));
+    while state
+        .recent
+        .front()
+        .is_some_and(|&(recent_t, _, _)| t - recent_t > window)
+    {
+        state.recent.pop_front();
+    }
+    state.recent.push_back(fingerprint);
+    Ok(())
+}

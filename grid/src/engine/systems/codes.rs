@@ -1,0 +1,102 @@
+//! Cell codes (DESIGN.md, "Cell code"): recomputed only for the cells of defects whose counting
+//! state changed in the tick, each change with the rules version and the evidence behind it.
+
+use bevy_ecs::prelude::{Entity, Query, Res, ResMut};
+
+use crate::cell::CellKey;
+use crate::engine::change::Change;
+use crate::engine::rules::Rules;
+use crate::engine::state::{Clock, Code, Defect, Dirty, Grid, Outbox, RoadCell, Totals};
+
+/// Recomputes the code of every cell of the tick's changed defects.
+#[allow(clippy::too_many_arguments)] // A system's parameters are its data access, listed.
+pub fn set_cell_codes(
+    rules: Res<Rules>,
+    grid: Res<Grid>,
+    clock: Res<Clock>,
+    mut dirty: ResMut<Dirty>,
+    mut cells: Query<&mut RoadCell>,
+    defects: Query<&Defect>,
+    mut outbox: ResMut<Outbox>,
+    mut totals: ResMut<Totals>,
+) {
+    let mut touched: Vec<Entity> = dirty
+        .defects
+        .iter()
+        .filter_map(|&defect| defects.get(defect).ok())
+        .flat_map(|defect| defect.cells.iter().copied())
+        .collect();
+    touched.sort_unstable();
+    touched.dedup();
+    let zone = grid.0.zone();
+    let mut sections = Vec::new();
+    for cell in touched {
+        let Ok(mut road_cell) = cells.get_mut(cell) else {
+            continue;
+        };
+        let counted: Vec<&Defect> = road_cell
+            .defects
+            .iter()
+            .filter_map(|&d| defects.get(d).ok())
+            .filter(|d| d.status.counts())
+            .collect();
+        let code = code_of(&rules, &counted);
+        sections.push(road_cell.section);
+        if code == road_cell.code {
+            continue;
+        }
+        let previous = road_cell.code;
+        road_cell.code = code;
+        for (c, delta) in [(previous, -1i64), (code, 1)] {
+            match c {
+                Code::Red => totals.red_cells = totals.red_cells.saturating_add_signed(delta),
+                Code::Yellow => {
+                    totals.yellow_cells = totals.yellow_cells.saturating_add_signed(delta)
+                }
+                Code::Green => {}
+            }
+        }
+        let mut defect_ids: Vec<u64> = counted.iter().map(|d| d.id).collect();
+        defect_ids.sort_unstable();
+        let mut evidence: Vec<u64> = counted
+            .iter()
+            .flat_map(|d| d.evidence.iter().filter(|e| e.t >= d.epoch_t).map(|e| e.id))
+            .collect();
+        evidence.sort_unstable();
+        outbox.0.push(Change::CellCode {
+            t: clock.0,
+            cell: CellKey {
+                zone,
+                easting: road_cell.corner.0,
+                northing: road_cell.corner.1,
+            },
+            segment: grid.0.segments()[road_cell.segment as usize].id,
+            code,
+            previous,
+            rules: rules.version.clone(),
+            defects: defect_ids,
+            evidence,
+        });
+    }
+    sections.sort_unstable();
+    sections.dedup();
+    dirty.sections = sections;
+    dirty.defects.clear();
+}
+
+/// The code of a cell from the defects that count on it (DESIGN.md, "Cell code").
+pub fn code_of(rules: &Rules, defects: &[&Defect]) -> Code {
+    let mut highest: f64 = 0.0;
+    for defect in defects {
+        let weight = rules.weight(defect.kind, defect.severity);
+        if weight >= rules.codes.red_weight || rules.is_hazard(defect.kind, defect.severity) {
+            return Code::Red;
+        }
+        highest = highest.max(weight);
+    }
+    if highest >= rules.codes.yellow_weight {
+        Code::Yellow
+    } else {
+        Code::Green
+    }
+}

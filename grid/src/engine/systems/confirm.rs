@@ -1,0 +1,153 @@
+//! Confirmation by the trust rules (DESIGN.md, "Trust"): an inspector, a confident patrol
+//! detection, a phone and a patrol vehicle agreeing, or enough independent phones within a radius
+//! and a window. Confirmed hazards are dispatched; phones that helped earn points.
+
+use bevy_ecs::prelude::{Entity, World};
+
+use crate::engine::record::Source;
+use crate::engine::rules::Rules;
+use crate::engine::state::{Clock, Defect, Device, Dirty, Evidence, Status, Totals};
+use crate::engine::systems::lifecycle::dispatch;
+use crate::engine::systems::{DAY_S, award, defect_change, push_change};
+
+/// Confirms pending defects that now meet the trust rules; dispatches confirmed hazards; awards
+/// points to the phones that helped.
+pub fn confirm_defects(world: &mut World) {
+    let mut dirty = std::mem::take(&mut world.resource_mut::<Dirty>().trust);
+    dirty.extend_from_slice(&world.resource::<Dirty>().defects);
+    dirty.sort_unstable();
+    dirty.dedup();
+    let mut confirmed = Vec::new();
+    let rules = world.resource::<Rules>().clone();
+    for &defect in &dirty {
+        let Some(state) = world.get::<Defect>(defect) else {
+            continue;
+        };
+        if state.status == Status::Pending
+            && let Some((t, reason)) = trusted(&rules, state)
+        {
+            let first_t = state.first_t;
+            let phones = phone_devices_in_order(state);
+            if let Some(mut state) = world.get_mut::<Defect>(defect) {
+                state.status = Status::Confirmed;
+                state.confirmed_t = Some(t);
+            }
+            world
+                .resource_mut::<Totals>()
+                .to_confirmation_s
+                .push(t - first_t);
+            confirmed.push(defect);
+            push_change(world, defect_change(world, defect, t, reason));
+            for (rank, device) in phones.into_iter().enumerate() {
+                let Some(citizen) = world.get::<Device>(device).and_then(|d| d.citizen) else {
+                    continue;
+                };
+                let (points, why) = if rank == 0 {
+                    (
+                        rules.points.confirm_first,
+                        "first evidence of a confirmed defect",
+                    )
+                } else {
+                    (
+                        rules.points.confirm_other,
+                        "evidence that helped confirm a defect",
+                    )
+                };
+                award(world, citizen, t, points, why.into());
+            }
+        }
+        let Some(state) = world.get::<Defect>(defect) else {
+            continue;
+        };
+        if state.status == Status::Confirmed
+            && state.unit.is_none()
+            && rules.is_hazard(state.kind, state.severity)
+        {
+            let t = world.resource::<Clock>().0;
+            dispatch(world, &rules, defect, t);
+        }
+    }
+    world.resource_mut::<Dirty>().defects.extend(confirmed);
+}
+
+/// When and why a defect's evidence since it (re)opened meets the trust rules, if it does.
+pub fn trusted(rules: &Rules, defect: &Defect) -> Option<(f64, String)> {
+    let evidence: Vec<&Evidence> = defect
+        .evidence
+        .iter()
+        .filter(|e| e.t >= defect.epoch_t)
+        .collect();
+    let mut best: Option<(f64, String)> = None;
+    let mut consider = |t: f64, reason: String| {
+        if best.as_ref().is_none_or(|(bt, _)| t < *bt) {
+            best = Some((t, reason));
+        }
+    };
+    if let Some(e) = evidence.iter().find(|e| e.source == Source::Inspector) {
+        consider(e.t, "confirmed by an inspector".into());
+    }
+    if let Some(e) = evidence
+        .iter()
+        .find(|e| e.source.is_patrol() && f64::from(e.confidence) >= rules.trust.vehicle_confidence)
+    {
+        consider(
+            e.t,
+            format!(
+                "confirmed by a patrol {} detection ({:.2})",
+                e.source.name(),
+                e.confidence
+            ),
+        );
+    }
+    let phones: Vec<&&Evidence> = evidence
+        .iter()
+        .filter(|e| {
+            e.source == Source::Phone
+                && (e.point[0] - defect.point[0]).hypot(e.point[1] - defect.point[1])
+                    <= rules.trust.phone_radius_m
+        })
+        .collect();
+    if let (Some(phone), Some(patrol)) = (
+        phones.first(),
+        evidence.iter().find(|e| e.source.is_patrol()),
+    ) {
+        consider(
+            phone.t.max(patrol.t),
+            "confirmed by a phone and a patrol vehicle agreeing".into(),
+        );
+    }
+    // Slide a window over phone evidence in time order: the first moment enough devices agree.
+    let window = rules.trust.phone_window_days * DAY_S;
+    let mut start = 0;
+    for end in 0..phones.len() {
+        while phones[end].t - phones[start].t > window {
+            start += 1;
+        }
+        let mut devices: Vec<Entity> = phones[start..=end].iter().map(|e| e.device).collect();
+        devices.sort_unstable();
+        devices.dedup();
+        if devices.len() >= rules.trust.phone_devices {
+            consider(
+                phones[end].t,
+                format!("confirmed by {} independent phones", devices.len()),
+            );
+            break;
+        }
+    }
+    best
+}
+
+/// The distinct phone devices of a defect's evidence since it opened, in order of their first evidence.
+fn phone_devices_in_order(defect: &Defect) -> Vec<Entity> {
+    let mut devices = Vec::new();
+    for e in defect
+        .evidence
+        .iter()
+        .filter(|e| e.t >= defect.epoch_t && e.source == Source::Phone)
+    {
+        if !devices.contains(&e.device) {
+            devices.push(e.device);
+        }
+    }
+    devices
+}

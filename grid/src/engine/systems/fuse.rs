@@ -1,0 +1,272 @@
+//! Fusion: evidence joins the nearest open defect of its kind (or, for an outline, one on its
+//! cells) or starts a new one; inspectors' actions and patrol passes are applied in between, in
+//! record order.
+
+use bevy_ecs::prelude::{Entity, Mut, World};
+
+use crate::defect::DefectKind;
+use crate::engine::record::{Observation, Record};
+use crate::engine::rules::Rules;
+use crate::engine::state::{
+    BUCKET_M, Candidate, Counters, Defect, Directory, Dirty, Evidence, Queue, RoadCell, Section,
+    Status, bucket_of,
+};
+use crate::engine::systems::lifecycle::{act, pass_over};
+use crate::engine::systems::{defect_change, push_change};
+
+/// Fuses evidence into defects, applies inspectors' actions and patrol passes, in record order.
+pub fn fuse_evidence(world: &mut World) {
+    let rules = world.resource::<Rules>().clone();
+    let mut queue = std::mem::take(&mut *world.resource_mut::<Queue>());
+    let mut dirty = std::mem::take(&mut *world.resource_mut::<Dirty>());
+    world.resource_scope(|world, mut directory: Mut<Directory>| {
+        let Queue {
+            work,
+            points,
+            cells,
+            sections,
+        } = &mut queue;
+        for work in work.drain(..) {
+            let cells = &cells[work.cells];
+            match work.record {
+                Record::Observation(observation) => fuse(
+                    world,
+                    &mut directory,
+                    &mut dirty,
+                    &rules,
+                    Fusing {
+                        id: work.id,
+                        device: work.device,
+                        point: points[work.points.start],
+                        observation,
+                    },
+                    cells,
+                ),
+                Record::Action(action) => {
+                    let point = points.get(work.points).and_then(|p| p.first().copied());
+                    act(world, &mut directory, &mut dirty, &rules, work.id, action, point);
+                }
+                Record::Pass(pass) => pass_over(
+                    world,
+                    &rules,
+                    pass.t,
+                    pass.source,
+                    work.device,
+                    cells,
+                    &sections[work.sections],
+                ),
+            }
+        }
+    });
+    *world.resource_mut::<Dirty>() = dirty;
+    *world.resource_mut::<Queue>() = queue;
+}
+
+/// An accepted, placed observation.
+struct Fusing {
+    id: u64,
+    device: Entity,
+    point: [f64; 2],
+    observation: Observation,
+}
+
+fn fuse(
+    world: &mut World,
+    directory: &mut Directory,
+    dirty: &mut Dirty,
+    rules: &Rules,
+    fusing: Fusing,
+    cells: &[Entity],
+) {
+    let Fusing {
+        id,
+        device,
+        point,
+        observation,
+    } = fusing;
+    let target = match observation.outline {
+        Some(_) => defect_on_cells(world, observation.kind, cells),
+        None => nearest_defect(directory, observation.kind, point, rules.fusion.radius_m, |_| {
+            true
+        }),
+    };
+    let evidence = Evidence {
+        id,
+        t: observation.t,
+        source: observation.source,
+        device,
+        confidence: observation.confidence as f32,
+        severity: observation.severity,
+        point,
+    };
+    let defect = match target {
+        Some(defect) => defect,
+        None => {
+            let id = {
+                let mut counters = world.resource_mut::<Counters>();
+                counters.next_defect += 1;
+                counters.next_defect
+            };
+            let entity = world
+                .spawn(Defect {
+                    id,
+                    kind: observation.kind,
+                    severity: observation.severity,
+                    status: Status::Pending,
+                    possibly_repaired: false,
+                    misses: 0,
+                    point,
+                    cells: Vec::new(),
+                    sections: Vec::new(),
+                    evidence: Vec::new(),
+                    epoch_t: observation.t,
+                    first_t: observation.t,
+                    confirmed_t: None,
+                    repaired_t: None,
+                    unit: None,
+                })
+                .id();
+            directory.defects.insert(id, entity);
+            let candidate = Candidate {
+                kind: observation.kind,
+                id,
+                point,
+                entity,
+            };
+            list_candidate(directory, candidate, rules.fusion.radius_m);
+            let reason = format!("new, seen by {}", observation.source.name());
+            push_change(world, defect_change(world, entity, observation.t, reason));
+            entity
+        }
+    };
+    // Reopen a repaired or closed defect that is seen again.
+    let (reopened, worse, status) = {
+        let Some(mut state) = world.get_mut::<Defect>(defect) else {
+            return;
+        };
+        let mut reopened = None;
+        if matches!(state.status, Status::Repaired | Status::Verified) {
+            state.status = Status::Pending;
+            state.epoch_t = observation.t;
+            state.severity = observation.severity;
+            state.unit = None;
+            reopened = Some("reopened: seen again after repair");
+        } else if state.possibly_repaired {
+            state.possibly_repaired = false;
+            reopened = Some("seen again: not repaired after all");
+        }
+        state.misses = 0;
+        let worse = observation.severity > state.severity;
+        state.severity = state.severity.max(observation.severity);
+        state.evidence.push(evidence);
+        (reopened, worse, state.status)
+    };
+    if let Some(reason) = reopened {
+        push_change(
+            world,
+            defect_change(world, defect, observation.t, reason.into()),
+        );
+    }
+    let grown = attach_cells(world, defect, cells);
+    // Only defects that count make codes and grades: a new or reopened defect is pending, and
+    // evidence alone changes nothing; a counted defect that got worse or larger does.
+    if status.counts() && (worse || grown) {
+        dirty.defects.push(defect);
+    }
+    if status == Status::Pending {
+        dirty.trust.push(defect);
+    }
+}
+
+/// Adds cells to a defect, and the defect to the cells and their sections; whether any was new.
+fn attach_cells(world: &mut World, defect: Entity, cells: &[Entity]) -> bool {
+    let mut grown = false;
+    for &cell in cells {
+        let section = {
+            let Some(mut road_cell) = world.get_mut::<RoadCell>(cell) else {
+                continue;
+            };
+            if road_cell.defects.contains(&defect) {
+                continue;
+            }
+            road_cell.defects.push(defect);
+            road_cell.section
+        };
+        grown = true;
+        if let Some(mut state) = world.get_mut::<Defect>(defect) {
+            state.cells.push(cell);
+            match state.sections.iter_mut().find(|(s, _)| *s == section) {
+                Some((_, count)) => *count += 1,
+                None => state.sections.push((section, 1)),
+            }
+        }
+        if let Some(mut section) = world.get_mut::<Section>(section)
+            && !section.defects.contains(&defect)
+        {
+            section.defects.push(defect);
+        }
+    }
+    grown
+}
+
+/// An open defect of `kind` on any of the cells (the oldest).
+fn defect_on_cells(world: &World, kind: DefectKind, cells: &[Entity]) -> Option<Entity> {
+    cells
+        .iter()
+        .filter_map(|&cell| world.get::<RoadCell>(cell))
+        .flat_map(|cell| cell.defects.iter().copied())
+        .filter_map(|entity| world.get::<Defect>(entity).map(|d| (entity, d)))
+        .filter(|(_, d)| d.kind == kind && d.status != Status::Rejected)
+        .min_by_key(|(_, d)| d.id)
+        .map(|(entity, _)| entity)
+}
+
+/// The buckets a defect's fusion radius reaches.
+fn buckets_reached(point: [f64; 2], radius: f64) -> impl Iterator<Item = (i32, i32)> {
+    let (x0, y0) = bucket_of([point[0] - radius, point[1] - radius], BUCKET_M);
+    let (x1, y1) = bucket_of([point[0] + radius, point[1] + radius], BUCKET_M);
+    (x0..=x1).flat_map(move |bx| (y0..=y1).map(move |by| (bx, by)))
+}
+
+/// Lists a new defect in every bucket its fusion radius reaches.
+fn list_candidate(directory: &mut Directory, candidate: Candidate, radius: f64) {
+    for bucket in buckets_reached(candidate.point, radius) {
+        directory.buckets.entry(bucket).or_default().push(candidate);
+    }
+}
+
+/// Takes a defect off the fusion buckets: it takes no more evidence (rejected).
+pub(super) fn unlist_candidate(directory: &mut Directory, defect: &Defect, entity: Entity, radius: f64) {
+    for bucket in buckets_reached(defect.point, radius) {
+        if let Some(candidates) = directory.buckets.get_mut(&bucket) {
+            candidates.retain(|c| c.entity != entity);
+            if candidates.is_empty() {
+                directory.buckets.remove(&bucket);
+            }
+        }
+    }
+}
+
+/// The nearest listed defect of `kind` within `radius` of a point (ties to the oldest), among
+/// those `keep` accepts. One bucket holds every candidate: each defect is listed in all the
+/// buckets its radius reaches.
+pub(super) fn nearest_defect(
+    directory: &Directory,
+    kind: DefectKind,
+    point: [f64; 2],
+    radius: f64,
+    keep: impl Fn(Entity) -> bool,
+) -> Option<Entity> {
+    let candidates = directory.buckets.get(&bucket_of(point, BUCKET_M))?;
+    let mut best: Option<(f64, u64, Entity)> = None;
+    for candidate in candidates.iter().filter(|c| c.kind == kind) {
+        let d = (candidate.point[0] - point[0]).hypot(candidate.point[1] - point[1]);
+        if d <= radius
+            && best.is_none_or(|(bd, bid, _)| (d, candidate.id) < (bd, bid))
+            && keep(candidate.entity)
+        {
+            best = Some((d, candidate.id, candidate.entity));
+        }
+    }
+    best.map(|(_, _, entity)| entity)
+}

@@ -1,0 +1,60 @@
+//! Section grades: PCI from the damaged area of the defects that count in a section (DESIGN.md,
+//! "PCI"), recomputed only for the sections whose defects changed.
+
+use bevy_ecs::prelude::{Entity, Query, Res, ResMut};
+
+use crate::engine::change::Change;
+use crate::engine::pci::{damage_ratio, pci};
+use crate::engine::rules::Rules;
+use crate::engine::state::{Clock, Defect, Dirty, Grid, Outbox, Section, Sectioning};
+
+/// Recomputes PCI and grade of every section whose defects changed.
+#[allow(clippy::too_many_arguments)] // A system's parameters are its data access, listed.
+pub fn grade_sections(
+    rules: Res<Rules>,
+    grid: Res<Grid>,
+    clock: Res<Clock>,
+    mut dirty: ResMut<Dirty>,
+    mut sections: Query<(Entity, &mut Section)>,
+    sectioning: Res<Sectioning>,
+    defects: Query<&Defect>,
+    mut outbox: ResMut<Outbox>,
+) {
+    for section_entity in std::mem::take(&mut dirty.sections) {
+        let Ok((_, mut section)) = sections.get_mut(section_entity) else {
+            continue;
+        };
+        if section.area_m2.is_none() {
+            let areas = &sectioning.areas[section.segment as usize];
+            section.area_m2 = Some(areas.get(section.index as usize).copied().unwrap_or(0));
+        }
+        let area = f64::from(section.area_m2.unwrap_or(0));
+        let weighted: f64 = section
+            .defects
+            .iter()
+            .filter_map(|&d| defects.get(d).ok())
+            .filter(|d| d.status.counts())
+            .map(|d| {
+                let cells_here = d
+                    .sections
+                    .iter()
+                    .find(|(s, _)| *s == section_entity)
+                    .map_or(0, |(_, count)| *count);
+                rules.weight(d.kind, d.severity) * f64::from(cells_here)
+            })
+            .sum();
+        let value = pci(&rules, damage_ratio(weighted, area));
+        let grade = rules.grade(value);
+        if (value - section.pci).abs() > 1e-9 || grade != section.grade {
+            section.pci = value;
+            section.grade = grade;
+            outbox.0.push(Change::Section {
+                t: clock.0,
+                segment: grid.0.segments()[section.segment as usize].id,
+                section: section.index,
+                pci: value,
+                grade,
+            });
+        }
+    }
+}

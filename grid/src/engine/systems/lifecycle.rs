@@ -1,0 +1,281 @@
+//! The lifecycle beyond evidence: inspectors' actions (confirm, reject, dispatch, repaired,
+//! verified), dispatch of hazards to maintenance units and police, and patrol passes that miss a
+//! defect (possibly repaired) or earn a citizen coverage points.
+
+use bevy_ecs::prelude::{Entity, World};
+
+use crate::coord::Utm;
+use crate::defect::DefectKind;
+use crate::engine::change::Change;
+use crate::engine::record::{Action, ActionKind, Source, Target};
+use crate::engine::rules::Rules;
+use crate::engine::state::{
+    Areas, Defect, Device, Directory, Dirty, Evidence, Grid, RoadCell, Section, Status, Totals,
+};
+use crate::engine::systems::fuse::{nearest_defect, unlist_candidate};
+use crate::engine::systems::{DAY_S, award, defect_change, push_change, refuse};
+
+/// Applies an inspector's action.
+pub(super) fn act(
+    world: &mut World,
+    directory: &mut Directory,
+    dirty: &mut Dirty,
+    rules: &Rules,
+    id: u64,
+    action: Action,
+    point: Option<[f64; 2]>,
+) {
+    let target = match (&action.target, point) {
+        (Target::Defect(defect), _) => directory.defects.get(defect).copied(),
+        (Target::Position(_, kind), Some(point)) => {
+            let kinds: Vec<DefectKind> = match kind {
+                Some(kind) => vec![*kind],
+                None => DefectKind::ALL.to_vec(),
+            };
+            let wanted = action.action;
+            let fits = |entity: Entity| {
+                world
+                    .get::<Defect>(entity)
+                    .is_some_and(|d| match wanted {
+                        ActionKind::Verified => d.status == Status::Repaired,
+                        _ => d.status != Status::Verified,
+                    })
+            };
+            kinds
+                .into_iter()
+                .filter_map(|kind| {
+                    let entity =
+                        nearest_defect(directory, kind, point, rules.fusion.radius_m, fits)?;
+                    let defect = world.get::<Defect>(entity)?;
+                    Some((
+                        (defect.point[0] - point[0]).hypot(defect.point[1] - point[1]),
+                        defect.id,
+                        entity,
+                    ))
+                })
+                .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)))
+                .map(|(_, _, entity)| entity)
+        }
+        (Target::Position(..), None) => None,
+    };
+    let Some(defect) = target else {
+        refuse(
+            world,
+            action.t,
+            id,
+            &action.device,
+            format!("{}: no such defect", action.action.name()),
+        );
+        return;
+    };
+    let t = action.t;
+    let status = world.get::<Defect>(defect).map(|d| d.status);
+    let outcome: Result<&str, String> = match (action.action, status) {
+        (_, None) => Err("no such defect".into()),
+        (ActionKind::Confirmed, Some(Status::Pending)) => {
+            if let Some(mut state) = world.get_mut::<Defect>(defect) {
+                let point = state.point;
+                let severity = state.severity;
+                state.evidence.push(Evidence {
+                    id,
+                    t,
+                    source: Source::Inspector,
+                    device: Entity::PLACEHOLDER,
+                    confidence: 1.0,
+                    severity,
+                    point,
+                });
+            }
+            Ok("inspector confirms it")
+        }
+        (ActionKind::Confirmed, Some(status)) => Err(format!("is already {}", status.name())),
+        (ActionKind::Rejected, Some(Status::Verified)) => Err("is closed".into()),
+        (ActionKind::Rejected, Some(_)) => {
+            set_status(world, defect, Status::Rejected);
+            if let Some(state) = world.get::<Defect>(defect) {
+                unlist_candidate(directory, state, defect, rules.fusion.radius_m);
+            }
+            Ok("inspector rejects it")
+        }
+        (ActionKind::Dispatched, Some(Status::Pending | Status::Confirmed)) => {
+            dispatch(world, rules, defect, t);
+            Ok("")
+        }
+        (ActionKind::Dispatched, Some(status)) => Err(format!("is {}", status.name())),
+        (ActionKind::Repaired, Some(Status::Pending | Status::Confirmed | Status::Dispatched)) => {
+            set_status(world, defect, Status::Repaired);
+            let first_t = world.get::<Defect>(defect).map_or(t, |d| d.first_t);
+            if let Some(mut state) = world.get_mut::<Defect>(defect) {
+                state.repaired_t = Some(t);
+                state.possibly_repaired = false;
+            }
+            world.resource_mut::<Totals>().to_repair_s.push(t - first_t);
+            Ok("crew reports it repaired")
+        }
+        (ActionKind::Repaired, Some(status)) => Err(format!("is {}", status.name())),
+        (ActionKind::Verified, Some(Status::Repaired)) => {
+            set_status(world, defect, Status::Verified);
+            Ok("inspector verified the repair")
+        }
+        (ActionKind::Verified, Some(status)) => Err(format!("is {}, not repaired", status.name())),
+    };
+    match outcome {
+        Ok("") => {}
+        Ok(reason) => push_change(world, defect_change(world, defect, t, reason.into())),
+        Err(why) => {
+            let defect_id = world.get::<Defect>(defect).map_or(0, |d| d.id);
+            refuse(
+                world,
+                t,
+                id,
+                &action.device,
+                format!("{} defect {defect_id}: it {why}", action.action.name()),
+            );
+            return;
+        }
+    }
+    dirty.defects.push(defect);
+}
+
+fn set_status(world: &mut World, defect: Entity, status: Status) {
+    if let Some(mut state) = world.get_mut::<Defect>(defect) {
+        state.status = status;
+    }
+}
+
+/// Sends a defect to the maintenance unit whose area holds it, and to police on a major road.
+pub(super) fn dispatch(world: &mut World, rules: &Rules, defect: Entity, t: f64) {
+    let grid = world.resource::<Grid>().0.clone();
+    let Some(state) = world.get::<Defect>(defect) else {
+        return;
+    };
+    let (id, point) = (state.id, state.point);
+    let segment = state
+        .cells
+        .first()
+        .and_then(|&cell| world.get::<RoadCell>(cell))
+        .map(|cell| cell.segment);
+    let position = grid.projection().to_wgs84(Utm {
+        easting: point[0],
+        northing: point[1],
+    });
+    let areas = &world.resource::<Areas>().0;
+    let Some(unit) = areas.maintenance_unit(position).map(str::to_owned) else {
+        push_change(
+            world,
+            defect_change(
+                world,
+                defect,
+                t,
+                "confirmed, but no maintenance unit's area holds it".into(),
+            ),
+        );
+        return;
+    };
+    let major = segment.is_some_and(|s| rules.notifies_police(grid.segments()[s as usize].class));
+    let police = if major {
+        let named = areas.police(position);
+        if named.is_empty() {
+            vec!["traffic police".to_owned()]
+        } else {
+            named
+        }
+    } else {
+        Vec::new()
+    };
+    if let Some(mut state) = world.get_mut::<Defect>(defect) {
+        state.status = Status::Dispatched;
+        state.unit = Some(unit.clone());
+    }
+    push_change(
+        world,
+        defect_change(world, defect, t, format!("dispatched to {unit}")),
+    );
+    push_change(
+        world,
+        Change::Dispatch {
+            t,
+            defect: id,
+            unit,
+            police,
+        },
+    );
+}
+
+/// A pass over cells: patrols count misses of counted defects there; phones earn coverage points.
+pub(super) fn pass_over(
+    world: &mut World,
+    rules: &Rules,
+    t: f64,
+    source: Source,
+    device: Entity,
+    cells: &[Entity],
+    sections: &[Entity],
+) {
+    let mut defects: Vec<Entity> = cells
+        .iter()
+        .filter_map(|&cell| world.get::<RoadCell>(cell))
+        .flat_map(|cell| cell.defects.iter().copied())
+        .collect();
+    defects.sort_unstable();
+    defects.dedup();
+    if source.is_patrol() {
+        for defect in defects {
+            let flagged = {
+                let Some(mut state) = world.get_mut::<Defect>(defect) else {
+                    continue;
+                };
+                if !state.status.counts() || state.possibly_repaired {
+                    continue;
+                }
+                state.misses += 1;
+                if state.misses >= rules.lifecycle.passes_to_possibly_repaired {
+                    state.possibly_repaired = true;
+                    true
+                } else {
+                    false
+                }
+            };
+            if flagged {
+                let reason = format!(
+                    "possibly repaired: {} patrol passes saw nothing",
+                    rules.lifecycle.passes_to_possibly_repaired
+                );
+                push_change(world, defect_change(world, defect, t, reason));
+            }
+        }
+        for &section in sections {
+            if let Some(mut state) = world.get_mut::<Section>(section) {
+                state.last_patrol_t = state.last_patrol_t.max(t);
+            }
+        }
+        return;
+    }
+    let Some(citizen) = world.get::<Device>(device).and_then(|d| d.citizen) else {
+        return;
+    };
+    let stale = rules.points.stale_days * DAY_S;
+    let mut earned = 0;
+    for &section in sections {
+        let Some(mut state) = world.get_mut::<Section>(section) else {
+            continue;
+        };
+        let recently_covered = state
+            .covered
+            .get(&citizen)
+            .is_some_and(|&last| t - last < stale);
+        if t - state.last_patrol_t >= stale && !recently_covered {
+            state.covered.insert(citizen, t);
+            earned += rules.points.coverage_section;
+        }
+    }
+    if earned > 0 {
+        award(
+            world,
+            citizen,
+            t,
+            earned,
+            "covered road sections that patrols have not passed lately".into(),
+        );
+    }
+}

@@ -1,0 +1,131 @@
+//! The systems of one tick, in schedule order: accept records → place them on cells → fuse evidence
+//! into defects (and apply actions and passes, in record order) → confirm by the trust rules (and
+//! dispatch hazards, award points) → set cell codes → grade sections.
+//!
+//! Systems that create entities take `&mut World`, so that a record can build on the entity an
+//! earlier record of the same tick created. They take the resources they use out of the world
+//! once per tick (`resource_scope`, `mem::take`), never once per record: at a million records a
+//! second, a resource look-up per record is a measurable share of the budget.
+
+mod accept;
+mod codes;
+mod confirm;
+mod fuse;
+mod grades;
+mod lifecycle;
+mod place;
+
+use bevy_ecs::prelude::{Entity, World};
+
+pub use accept::accept_records;
+pub use codes::set_cell_codes;
+pub use confirm::confirm_defects;
+pub use fuse::fuse_evidence;
+pub use grades::grade_sections;
+pub use place::place_observations;
+
+use crate::engine::change::Change;
+use crate::engine::rules::Rules;
+use crate::engine::state::{Citizen, Defect, Outbox, Sectioning, Totals};
+use crate::road_grid::RoadGrid;
+
+const DAY_S: f64 = 86_400.0;
+
+/// How many sections a segment of `length_m` has, and how long each is.
+pub fn sections_of(rules: &Rules, length_m: f64) -> (u32, f64) {
+    let count = (length_m / rules.pci.section_length_m).ceil().max(1.0);
+    (count as u32, (length_m / count).max(f64::MIN_POSITIVE))
+}
+
+/// The section that holds a point `along` metres from a segment's start, of `count` sections of
+/// `length` metres each.
+fn section_at(along: f64, count: u32, length: f64) -> u32 {
+    ((along / length) as u32).min(count - 1)
+}
+
+impl Sectioning {
+    /// The index of the section of `segment` that holds a point.
+    pub fn section_of(&self, grid: &RoadGrid, segment: u32, point: [f64; 2]) -> u32 {
+        let (_, count, length) = self.segments[segment as usize];
+        section_at(
+            grid.segments()[segment as usize].along(point),
+            count,
+            length,
+        )
+    }
+}
+
+/// The lengths and sections of every segment of a grid, and every section's surface: one pass over
+/// all cells at start-up, so that grading a section never searches the R-tree.
+pub fn sectioning(grid: &RoadGrid, rules: &Rules) -> Sectioning {
+    let segments: Vec<(f64, u32, f64)> = grid
+        .segments()
+        .iter()
+        .map(|segment| {
+            let length = segment.length_m();
+            let (count, each) = sections_of(rules, length);
+            (length, count, each)
+        })
+        .collect();
+    let mut areas: Vec<Vec<u32>> = segments
+        .iter()
+        .map(|&(_, count, _)| vec![0; count as usize])
+        .collect();
+    for cell in grid.index().iter() {
+        let (_, count, length) = segments[cell.segment as usize];
+        let along = grid.segments()[cell.segment as usize].along(cell.centre());
+        let index = section_at(along, count, length) as usize;
+        areas[cell.segment as usize][index] += 1;
+    }
+    Sectioning { segments, areas }
+}
+
+/// Refuses a record: no evidence, no points; the reason goes out as a change.
+fn refuse(world: &mut World, t: f64, record: u64, device: &str, reason: String) {
+    world.resource_mut::<Totals>().refused += 1;
+    push_change(
+        world,
+        Change::Refused {
+            t,
+            record,
+            device: device.to_owned(),
+            reason,
+        },
+    );
+}
+
+fn push_change(world: &mut World, change: Change) {
+    world.resource_mut::<Outbox>().0.push(change);
+}
+
+/// A change that reports a defect's state now, and why.
+fn defect_change(world: &World, defect: Entity, t: f64, reason: String) -> Change {
+    let state = world
+        .get::<Defect>(defect)
+        .expect("a defect entity has a Defect");
+    Change::Defect {
+        t,
+        defect: state.id,
+        kind: state.kind,
+        severity: state.severity,
+        status: state.status,
+        possibly_repaired: state.possibly_repaired,
+        reason,
+    }
+}
+
+/// Gives a citizen points, and says so.
+fn award(world: &mut World, citizen: Entity, t: f64, points: i64, reason: String) {
+    let Some(mut state) = world.get_mut::<Citizen>(citizen) else {
+        return;
+    };
+    state.points += points;
+    let change = Change::Points {
+        t,
+        citizen: state.name.clone(),
+        points,
+        total: state.points,
+        reason,
+    };
+    push_change(world, change);
+}

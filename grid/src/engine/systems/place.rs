@@ -1,0 +1,347 @@
+//! Placement: the road cells of every accepted record, with cell and section entities created on
+//! first use. A corner is looked up in the R-tree once; after that one hash probe answers its
+//! segment, section and entity.
+
+use bevy_ecs::prelude::{Entity, Mut, World};
+
+use crate::engine::pci::Grade;
+use crate::engine::record::Record;
+use crate::engine::rules::Rules;
+use crate::engine::state::{
+    BLOCK_M, Block, Code, Directory, Grid, Queue, RoadCell, Section, Sectioning, Slot, TILE_M,
+    Totals, block_of,
+};
+use crate::engine::systems::refuse;
+use crate::cell::Cell;
+use crate::index::Rect;
+use crate::raster::{distance_2_to_piece, rasterise_polygon};
+use crate::road_grid::RoadGrid;
+
+/// The most cells one outline may cover: a detection larger than this (10 × 10 m² … 5,000 m²) is
+/// refused as implausible.
+pub const MAX_OUTLINE_CELLS: usize = 5_000;
+
+/// Passes find the sections they cross by sampling their path this often, metres.
+const SECTION_STEP_M: f64 = 5.0;
+
+/// Finds the road cells of every accepted record (creating cell and section entities) and keeps
+/// the records that have some, in order.
+pub fn place_observations(world: &mut World) {
+    let grid = world.resource::<Grid>().0.clone();
+    let rules = world.resource::<Rules>().clone();
+    let sectioning = world
+        .remove_resource::<Sectioning>()
+        .expect("the engine inserts Sectioning");
+    let mut queue = std::mem::take(&mut *world.resource_mut::<Queue>());
+    let accepted = std::mem::take(&mut queue.work);
+    let mut evidence = 0;
+    let mut new_cells = 0;
+    world.resource_scope(|world, mut directory: Mut<Directory>| {
+        let mut placer = Placer {
+            grid: &grid,
+            sectioning: &sectioning,
+            directory: &mut directory,
+            new_cells: 0,
+        };
+        let mut corners = Vec::new();
+        for mut work in accepted {
+            let points = &queue.points[work.points.clone()];
+            match &work.record {
+                Record::Observation(o) => {
+                    corners.clear();
+                    let found = match &o.outline {
+                        Some(_) => placer.outline(&points[1..], &mut corners),
+                        None => placer
+                            .snap(points[0], rules.fusion.snap_m)
+                            .map(|corner| corners.push(corner))
+                            .ok_or_else(|| {
+                                format!("no road cell within {} m", rules.fusion.snap_m)
+                            }),
+                    };
+                    if let Err(reason) = found {
+                        refuse(world, o.t, work.id, &o.device, reason);
+                        continue;
+                    }
+                    let start = queue.cells.len();
+                    for &corner in &corners {
+                        if let Some(cell) = placer.cell(world, corner) {
+                            queue.cells.push(cell);
+                        }
+                    }
+                    work.cells = start..queue.cells.len();
+                    evidence += 1;
+                }
+                Record::Pass(_) => {
+                    let start = queue.cells.len();
+                    placer.cells_along(
+                        points,
+                        rules.lifecycle.pass_half_width_m,
+                        &mut queue.cells,
+                    );
+                    work.cells = start..queue.cells.len();
+                    let start = queue.sections.len();
+                    placer.sections_along(world, points, &mut queue.sections);
+                    work.sections = start..queue.sections.len();
+                }
+                Record::Action(_) => {}
+            }
+            queue.work.push(work);
+        }
+        new_cells = placer.new_cells;
+    });
+    let mut totals = world.resource_mut::<Totals>();
+    totals.evidence += evidence;
+    totals.active_cells += new_cells;
+    world.insert_resource(sectioning);
+    *world.resource_mut::<Queue>() = queue;
+}
+
+/// Road-cell look-ups of one tick.
+struct Placer<'a> {
+    grid: &'a RoadGrid,
+    sectioning: &'a Sectioning,
+    directory: &'a mut Directory,
+    /// Cell entities created.
+    new_cells: u64,
+}
+
+impl Placer<'_> {
+    /// The road cell at a corner, if it is one. The first look-up in a block asks the R-tree for
+    /// the whole block: one query instead of one per corner, and neighbours are likely next.
+    fn slot(&mut self, corner: (i32, i32)) -> Option<&mut Slot> {
+        let (block, origin) = block_of(corner);
+        let grid = self.grid;
+        self.directory
+            .blocks
+            .entry(block)
+            .or_insert_with(|| look_up_block(grid, origin))
+            .slot_mut(origin, corner)
+    }
+
+    /// The road cells' corners of a block.
+    fn block(&mut self, block: (i32, i32)) -> impl Iterator<Item = (i32, i32)> + '_ {
+        let origin = (block.0 * BLOCK_M, block.1 * BLOCK_M);
+        let grid = self.grid;
+        self.directory
+            .blocks
+            .entry(block)
+            .or_insert_with(|| look_up_block(grid, origin))
+            .corners(origin)
+    }
+
+    /// Whether a corner is a road cell's.
+    fn is_road(&mut self, corner: (i32, i32)) -> bool {
+        self.slot(corner).is_some()
+    }
+
+    /// The segment and section of the road cell at a corner.
+    fn segment_and_section(&mut self, corner: (i32, i32)) -> Option<(u32, u32)> {
+        let (grid, sectioning) = (self.grid, self.sectioning);
+        let slot = self.slot(corner)?;
+        if slot.section == Slot::UNKNOWN {
+            slot.section = sectioning.section_of(grid, slot.segment, centre_of(corner));
+        }
+        Some((slot.segment, slot.section))
+    }
+
+    /// The corner of the road cell at a point, or of the nearest one whose square is within
+    /// `snap_m` (ties to the lowest corner): the answer of `CellIndex::at_or_near`, from the
+    /// remembered blocks.
+    fn snap(&mut self, point: [f64; 2], snap_m: f64) -> Option<(i32, i32)> {
+        let corner = (point[0].floor() as i32, point[1].floor() as i32);
+        if self.is_road(corner) {
+            return Some(corner);
+        }
+        let snap_m = snap_m.max(0.0);
+        // Squares within snap_m of the point have corners in [point - snap_m - 1, point + snap_m].
+        let min = (
+            (point[0] - snap_m - 1.0).ceil() as i32,
+            (point[1] - snap_m - 1.0).ceil() as i32,
+        );
+        let max = (
+            (point[0] + snap_m).floor() as i32,
+            (point[1] + snap_m).floor() as i32,
+        );
+        let ((low, _), (high, _)) = (block_of(min), block_of(max));
+        let mut best: Option<(f64, i32, i32)> = None;
+        for bx in low.0..=high.0 {
+            for by in low.1..=high.1 {
+                for (easting, northing) in self.block((bx, by)) {
+                    let d2 = square_distance_2((easting, northing), point);
+                    if d2 <= snap_m * snap_m && best.is_none_or(|b| (d2, northing, easting) < b) {
+                        best = Some((d2, northing, easting));
+                    }
+                }
+            }
+        }
+        best.map(|(_, northing, easting)| (easting, northing))
+    }
+
+    /// The road cells under an outline (a ring on the plane), into `corners`.
+    fn outline(&mut self, ring: &[[f64; 2]], corners: &mut Vec<(i32, i32)>) -> Result<(), String> {
+        let ring: Vec<(f64, f64)> = ring.iter().map(|p| (p[0], p[1])).collect();
+        let polygon = geo::Polygon::new(geo::LineString::from(ring), vec![]);
+        let area = geo::Area::unsigned_area(&polygon);
+        if area > MAX_OUTLINE_CELLS as f64 {
+            return Err(format!(
+                "outline of {area:.0} m² is larger than {MAX_OUTLINE_CELLS} m²"
+            ));
+        }
+        for corner in rasterise_polygon(&polygon) {
+            if self.is_road(corner) {
+                corners.push(corner);
+            }
+        }
+        if corners.is_empty() {
+            return Err("the outline covers no road cell".into());
+        }
+        Ok(())
+    }
+
+    /// The entity of the road cell at a corner, created with its section's on first use; `None`
+    /// off the road.
+    fn cell(&mut self, world: &mut World, corner: (i32, i32)) -> Option<Entity> {
+        if let Some(cell) = self.slot(corner)?.cell {
+            return Some(cell);
+        }
+        let (segment, index) = self.segment_and_section(corner)?;
+        let section = self.section(world, segment, index);
+        let entity = world
+            .spawn(RoadCell {
+                corner,
+                segment,
+                section,
+                code: Code::Green,
+                defects: Default::default(),
+            })
+            .id();
+        if let Some(slot) = self.slot(corner) {
+            slot.cell = Some(entity);
+        }
+        self.directory
+            .tiles
+            .entry(tile_of(centre_of(corner)))
+            .or_default()
+            .push((corner, entity));
+        self.new_cells += 1;
+        Some(entity)
+    }
+
+    /// The entity of a section, created on first use.
+    fn section(&mut self, world: &mut World, segment: u32, index: u32) -> Entity {
+        *self
+            .directory
+            .sections
+            .entry((segment, index))
+            .or_insert_with(|| {
+                world
+                    .spawn(Section {
+                        segment,
+                        index,
+                        area_m2: None,
+                        defects: Vec::new(),
+                        pci: 100.0,
+                        grade: Grade::Excellent,
+                        last_patrol_t: f64::NEG_INFINITY,
+                        covered: Default::default(),
+                    })
+                    .id()
+            })
+    }
+
+    /// The cells with entities whose centres lie within `half_width` of a path, each once, into
+    /// `out`. Only they can hold a defect for a pass to miss, and they are few: the search walks
+    /// the path in steps of a tile and looks only at the tiles that hold such cells.
+    fn cells_along(&self, path: &[[f64; 2]], half_width: f64, out: &mut Vec<Entity>) {
+        let half_width = half_width.max(0.0);
+        let start = out.len();
+        for piece in path.windows(2) {
+            let (a, b) = (piece[0], piece[1]);
+            let length = (b[0] - a[0]).hypot(b[1] - a[1]);
+            let steps = (length / TILE_M).ceil().max(1.0) as usize;
+            for step in 0..steps {
+                let (f0, f1) = (step as f64 / steps as f64, (step + 1) as f64 / steps as f64);
+                let p0 = [a[0] + f0 * (b[0] - a[0]), a[1] + f0 * (b[1] - a[1])];
+                let p1 = [a[0] + f1 * (b[0] - a[0]), a[1] + f1 * (b[1] - a[1])];
+                let min = tile_of([p0[0].min(p1[0]) - half_width, p0[1].min(p1[1]) - half_width]);
+                let max = tile_of([p0[0].max(p1[0]) + half_width, p0[1].max(p1[1]) + half_width]);
+                for tx in min.0..=max.0 {
+                    for ty in min.1..=max.1 {
+                        let Some(cells) = self.directory.tiles.get(&(tx, ty)) else {
+                            continue;
+                        };
+                        out.extend(cells.iter().filter_map(|&(corner, cell)| {
+                            (distance_2_to_piece(a, b, centre_of(corner))
+                                <= half_width * half_width)
+                                .then_some(cell)
+                        }));
+                    }
+                }
+            }
+        }
+        out[start..].sort_unstable();
+        let mut kept = start;
+        for i in start..out.len() {
+            if i == start || out[i] != out[kept - 1] {
+                out[kept] = out[i];
+                kept += 1;
+            }
+        }
+        out.truncate(kept);
+    }
+
+    /// The sections a path crosses, found by sampling it every `SECTION_STEP_M`, into `out`.
+    fn sections_along(&mut self, world: &mut World, path: &[[f64; 2]], out: &mut Vec<Entity>) {
+        let start = out.len();
+        for piece in path.windows(2) {
+            let (a, b) = (piece[0], piece[1]);
+            let length = (b[0] - a[0]).hypot(b[1] - a[1]);
+            let steps = (length / SECTION_STEP_M).ceil().max(1.0) as usize;
+            for step in 0..=steps {
+                let f = step as f64 / steps as f64;
+                let point = [a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1])];
+                let corner = (point[0].floor() as i32, point[1].floor() as i32);
+                if let Some((segment, index)) = self.segment_and_section(corner) {
+                    let section = self.section(world, segment, index);
+                    if !out[start..].contains(&section) {
+                        out.push(section);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The centre of the cell with a south-west corner.
+fn centre_of(corner: (i32, i32)) -> [f64; 2] {
+    [f64::from(corner.0) + 0.5, f64::from(corner.1) + 0.5]
+}
+
+/// A block's road cells, from one R-tree query.
+fn look_up_block(grid: &RoadGrid, origin: (i32, i32)) -> Block {
+    let (x, y) = (f64::from(origin.0), f64::from(origin.1));
+    let side = f64::from(BLOCK_M);
+    let cells = grid.index().in_rect(Rect {
+        min: [x + 0.5, y + 0.5],
+        max: [x + side - 0.5, y + side - 0.5],
+    });
+    Block::new(origin, &cells)
+}
+
+/// Squared distance from a point to the square of the cell with a south-west corner (0 inside).
+fn square_distance_2(corner: (i32, i32), point: [f64; 2]) -> f64 {
+    Cell {
+        easting: corner.0,
+        northing: corner.1,
+        segment: 0,
+    }
+    .square_distance_2(point)
+}
+
+/// The `TILE_M` tile of a plane point.
+fn tile_of(point: [f64; 2]) -> (i32, i32) {
+    (
+        (point[0] / TILE_M).floor() as i32,
+        (point[1] / TILE_M).floor() as i32,
+    )
+}
