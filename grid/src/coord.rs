@@ -1,13 +1,14 @@
 //! Positions on the earth (WGS84) and on the plane of one UTM zone, and the projection between them.
 //!
-//! The projection is the Engsager & Poder (2007) transverse Mercator of the `geodesy` crate, the same
-//! algorithm as PROJ's default `+proj=utm`; `tests/it/proj_agreement.rs` checks it against points that
-//! PROJ itself computed (pyproj), to better than 1 mm.
+//! The projection is the transverse Mercator by Krüger's series to sixth order in n (Karney 2011), the
+//! same series as PROJ's default `+proj=utm` (see `transverse_mercator.rs`); `proj_agreement.rs` checks
+//! it against points that PROJ itself computed (pyproj), to better than 0.1 mm, and against the
+//! `geodesy` crate over whole zones, to better than a micrometre.
 
 use std::fmt;
 use std::str::FromStr;
 
-use geodesy::prelude::{Context, Coor2D, CoordinateTuple, Direction, Minimal, OpHandle};
+use crate::transverse_mercator::TransverseMercator;
 
 /// A WGS84 position in degrees. Invariant: `lat` in [-90, 90], `lon` in [-180, 180], both finite.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -114,27 +115,48 @@ pub struct Utm {
     pub northing: f64,
 }
 
+/// The WGS84 semi-major axis, in metres.
+const WGS84_SEMI_MAJOR_AXIS: f64 = 6_378_137.0;
+/// The WGS84 flattening.
+const WGS84_FLATTENING: f64 = 1.0 / 298.257_223_563;
+/// UTM's scale on the central meridian.
+const UTM_CENTRAL_SCALE: f64 = 0.9996;
+/// UTM's false easting: the central meridian is at 500 km.
+const UTM_FALSE_EASTING: f64 = 500_000.0;
+/// UTM's false northing in the southern hemisphere: the equator is at 10 000 km.
+const UTM_FALSE_NORTHING_SOUTH: f64 = 10_000_000.0;
+
 /// The WGS84 ↔ UTM projection of one zone.
+///
+/// Construction computes the series' coefficients once; a projection is then a few dozen floating
+/// point operations and four transcendental calls, with no allocation.
+#[derive(Debug, Clone)]
 pub struct Projection {
     zone: UtmZone,
-    context: Minimal,
-    op: OpHandle,
+    /// The zone's central meridian, in degrees.
+    central_meridian: f64,
+    /// 0 m in the northern hemisphere, 10 000 km in the southern.
+    false_northing: f64,
+    transverse_mercator: TransverseMercator,
 }
 
 impl Projection {
     /// The projection of `zone` on the WGS84 ellipsoid.
     pub fn new(zone: UtmZone) -> Projection {
-        let mut context = Minimal::new();
-        let definition = format!(
-            "utm zone={} ellps=WGS84{}",
-            zone.number,
-            if zone.north { "" } else { " south" }
-        );
-        let op = context
-            .op(&definition)
-            // The definition is built from a checked zone, so geodesy always accepts it.
-            .expect("a UTM definition from a valid zone is accepted by geodesy");
-        Projection { zone, context, op }
+        Projection {
+            zone,
+            central_meridian: zone.central_meridian(),
+            false_northing: if zone.north {
+                0.0
+            } else {
+                UTM_FALSE_NORTHING_SOUTH
+            },
+            transverse_mercator: TransverseMercator::new(
+                WGS84_SEMI_MAJOR_AXIS,
+                WGS84_FLATTENING,
+                UTM_CENTRAL_SCALE,
+            ),
+        }
     }
 
     /// The zone this projection maps to.
@@ -144,51 +166,38 @@ impl Projection {
 
     /// Projects one position.
     pub fn to_utm(&self, position: Wgs84) -> Utm {
-        let mut coords = [Coor2D::geo(position.lat, position.lon)];
-        self.apply(&mut coords, Direction::Fwd);
+        // The longitude from the central meridian is taken in degrees first: exact for whole degrees.
+        let (x, y) = self.transverse_mercator.forward(
+            position.lat.to_radians(),
+            (position.lon - self.central_meridian).to_radians(),
+        );
         Utm {
-            easting: coords[0].x(),
-            northing: coords[0].y(),
+            easting: UTM_FALSE_EASTING + x,
+            northing: self.false_northing + y,
         }
     }
 
-    /// Projects many positions at once (faster than one by one).
+    /// Projects many positions; the same as [`to_utm`](Self::to_utm) on each.
     pub fn to_utm_all(&self, positions: &[Wgs84]) -> Vec<Utm> {
-        let mut coords: Vec<Coor2D> = positions
-            .iter()
-            .map(|p| Coor2D::geo(p.lat, p.lon))
-            .collect();
-        self.apply(&mut coords, Direction::Fwd);
-        coords
-            .iter()
-            .map(|c| Utm {
-                easting: c.x(),
-                northing: c.y(),
-            })
-            .collect()
+        positions.iter().map(|&p| self.to_utm(p)).collect()
     }
 
-    /// The WGS84 position of a point on this zone's plane.
+    /// The WGS84 position of a point on this zone's plane. A point far outside the zone comes back
+    /// as the position the formula gives; a point that is not a number comes back as NaN.
     pub fn to_wgs84(&self, utm: Utm) -> Wgs84 {
-        let mut coords = [Coor2D::raw(utm.easting, utm.northing)];
-        self.apply(&mut coords, Direction::Inv);
-        let (lon, lat) = (coords[0][0].to_degrees(), coords[0][1].to_degrees());
+        let (latitude, longitude) = self.transverse_mercator.inverse(
+            utm.easting - UTM_FALSE_EASTING,
+            utm.northing - self.false_northing,
+        );
+        // Rounding can overshoot a pole by an ulp, and zones 1 and 60 reach across the antimeridian.
+        let lat = latitude.to_degrees().clamp(-90.0, 90.0);
+        let mut lon = self.central_meridian + longitude.to_degrees();
+        if lon > 180.0 {
+            lon -= 360.0;
+        } else if lon < -180.0 {
+            lon += 360.0;
+        }
         Wgs84 { lat, lon }
-    }
-
-    fn apply(&self, coords: &mut [Coor2D], direction: Direction) {
-        // `apply` fails only for an unknown handle, and ours comes from our own context.
-        self.context
-            .apply(self.op, direction, &mut &mut *coords)
-            .expect("the projection's own operator is known to its context");
-    }
-}
-
-impl fmt::Debug for Projection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Projection")
-            .field("zone", &self.zone)
-            .finish()
     }
 }
 

@@ -15,6 +15,7 @@ mod network;
 mod proj_agreement;
 mod raster;
 mod road_grid;
+mod transverse_mercator;
 
 pub use cell::{Cell, CellError, CellId, CellKey};
 pub use coord::{CoordError, Projection, Utm, UtmZone, Wgs84};
