@@ -414,8 +414,10 @@ pub fn bucket_of(point: [f64; 2], bucket_m: f64) -> (i32, i32) {
 /// What changed in this tick and must be recomputed.
 #[derive(Resource, Default)]
 pub struct Dirty {
-    /// Defects whose status, severity or cells changed: their cells' codes and sections need a look.
+    /// Defects whose status or severity changed: their cells' codes and sections need a look.
     pub defects: Vec<Entity>,
+    /// Cells that a counted defect grew onto: their codes and sections need a look.
+    pub cells: Vec<Entity>,
     /// Pending defects that received evidence: the trust rules need a look.
     pub trust: Vec<Entity>,
     /// Sections whose defects changed.

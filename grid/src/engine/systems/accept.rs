@@ -8,7 +8,7 @@ use crate::engine::rules::Rules;
 use crate::engine::state::{
     Citizen, Clock, Device, Directory, Grid, Inbox, Queue, Totals, Work,
 };
-use crate::engine::systems::refuse;
+use crate::engine::systems::{distance, refuse};
 
 /// Projects the tick's records, checks observations for plausibility and queues the accepted
 /// records in order; refusals become changes.
@@ -155,7 +155,7 @@ fn plausibility(
                 "time goes backwards for this device ({t} after {last_t})"
             ));
         }
-        let distance = (point[0] - last_point[0]).hypot(point[1] - last_point[1]);
+        let distance = distance(point, last_point);
         let speed = if t > last_t {
             distance / (t - last_t)
         } else if distance > 1.0 {

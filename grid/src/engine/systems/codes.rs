@@ -1,5 +1,5 @@
 //! Cell codes (DESIGN.md, "Cell code"): recomputed only for the cells of defects whose counting
-//! state changed in the tick, each change with the rules version and the evidence behind it.
+//! state changed in the tick and the cells that counted defects grew onto, each change with the rules version and the evidence behind it.
 
 use bevy_ecs::prelude::{Entity, Query, Res, ResMut};
 
@@ -20,12 +20,14 @@ pub fn set_cell_codes(
     mut outbox: ResMut<Outbox>,
     mut totals: ResMut<Totals>,
 ) {
-    let mut touched: Vec<Entity> = dirty
-        .defects
-        .iter()
-        .filter_map(|&defect| defects.get(defect).ok())
-        .flat_map(|defect| defect.cells.iter().copied())
-        .collect();
+    let mut touched: Vec<Entity> = std::mem::take(&mut dirty.cells);
+    touched.extend(
+        dirty
+            .defects
+            .iter()
+            .filter_map(|&defect| defects.get(defect).ok())
+            .flat_map(|defect| defect.cells.iter().copied()),
+    );
     touched.sort_unstable();
     touched.dedup();
     let zone = grid.0.zone();

@@ -12,7 +12,7 @@ use crate::engine::state::{
     Status, bucket_of,
 };
 use crate::engine::systems::lifecycle::{act, pass_over};
-use crate::engine::systems::{defect_change, push_change};
+use crate::engine::systems::{distance, defect_change, push_change};
 
 /// Fuses evidence into defects, applies inspectors' actions and patrol passes, in record order.
 pub fn fuse_evidence(world: &mut World) {
@@ -167,10 +167,14 @@ fn fuse(
             defect_change(world, defect, observation.t, reason.into()),
         );
     }
-    let grown = attach_cells(world, defect, cells);
+    let grown_from = dirty.cells.len();
+    attach_cells(world, defect, cells, &mut dirty.cells);
     // Only defects that count make codes and grades: a new or reopened defect is pending, and
-    // evidence alone changes nothing; a counted defect that got worse or larger does.
-    if status.counts() && (worse || grown) {
+    // evidence alone changes nothing. A counted defect that got worse changes all its cells; one
+    // that grew, the new ones.
+    if !status.counts() {
+        dirty.cells.truncate(grown_from);
+    } else if worse {
         dirty.defects.push(defect);
     }
     if status == Status::Pending {
@@ -178,9 +182,9 @@ fn fuse(
     }
 }
 
-/// Adds cells to a defect, and the defect to the cells and their sections; whether any was new.
-fn attach_cells(world: &mut World, defect: Entity, cells: &[Entity]) -> bool {
-    let mut grown = false;
+/// Adds cells to a defect, and the defect to the cells and their sections; the cells that were new
+/// to it go to `new`.
+fn attach_cells(world: &mut World, defect: Entity, cells: &[Entity], new: &mut Vec<Entity>) {
     for &cell in cells {
         let section = {
             let Some(mut road_cell) = world.get_mut::<RoadCell>(cell) else {
@@ -192,7 +196,7 @@ fn attach_cells(world: &mut World, defect: Entity, cells: &[Entity]) -> bool {
             road_cell.defects.push(defect);
             road_cell.section
         };
-        grown = true;
+        new.push(cell);
         if let Some(mut state) = world.get_mut::<Defect>(defect) {
             state.cells.push(cell);
             match state.sections.iter_mut().find(|(s, _)| *s == section) {
@@ -206,7 +210,6 @@ fn attach_cells(world: &mut World, defect: Entity, cells: &[Entity]) -> bool {
             section.defects.push(defect);
         }
     }
-    grown
 }
 
 /// An open defect of `kind` on any of the cells (the oldest).
@@ -260,7 +263,7 @@ pub(super) fn nearest_defect(
     let candidates = directory.buckets.get(&bucket_of(point, BUCKET_M))?;
     let mut best: Option<(f64, u64, Entity)> = None;
     for candidate in candidates.iter().filter(|c| c.kind == kind) {
-        let d = (candidate.point[0] - point[0]).hypot(candidate.point[1] - point[1]);
+        let d = distance(candidate.point, point);
         if d <= radius
             && best.is_none_or(|(bd, bid, _)| (d, candidate.id) < (bd, bid))
             && keep(candidate.entity)

@@ -13,7 +13,7 @@ use crate::engine::state::{
     Areas, Defect, Device, Directory, Dirty, Evidence, Grid, RoadCell, Section, Status, Totals,
 };
 use crate::engine::systems::fuse::{nearest_defect, unlist_candidate};
-use crate::engine::systems::{DAY_S, award, defect_change, push_change, refuse};
+use crate::engine::systems::{distance, DAY_S, award, defect_change, push_change, refuse};
 
 /// Applies an inspector's action.
 pub(super) fn act(
@@ -48,7 +48,7 @@ pub(super) fn act(
                         nearest_defect(directory, kind, point, rules.fusion.radius_m, fits)?;
                     let defect = world.get::<Defect>(entity)?;
                     Some((
-                        (defect.point[0] - point[0]).hypot(defect.point[1] - point[1]),
+                        distance(defect.point, point),
                         defect.id,
                         entity,
                     ))

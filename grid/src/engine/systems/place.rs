@@ -11,7 +11,7 @@ use crate::engine::state::{
     BLOCK_M, Block, Code, Directory, Grid, Queue, RoadCell, Section, Sectioning, Slot, TILE_M,
     Totals, block_of,
 };
-use crate::engine::systems::refuse;
+use crate::engine::systems::{distance, refuse};
 use crate::cell::Cell;
 use crate::index::Rect;
 use crate::raster::{distance_2_to_piece, rasterise_polygon};
@@ -257,7 +257,7 @@ impl Placer<'_> {
         let start = out.len();
         for piece in path.windows(2) {
             let (a, b) = (piece[0], piece[1]);
-            let length = (b[0] - a[0]).hypot(b[1] - a[1]);
+            let length = distance(a, b);
             let steps = (length / TILE_M).ceil().max(1.0) as usize;
             for step in 0..steps {
                 let (f0, f1) = (step as f64 / steps as f64, (step + 1) as f64 / steps as f64);
@@ -295,7 +295,7 @@ impl Placer<'_> {
         let start = out.len();
         for piece in path.windows(2) {
             let (a, b) = (piece[0], piece[1]);
-            let length = (b[0] - a[0]).hypot(b[1] - a[1]);
+            let length = distance(a, b);
             let steps = (length / SECTION_STEP_M).ceil().max(1.0) as usize;
             for step in 0..=steps {
                 let f = step as f64 / steps as f64;
