@@ -184,7 +184,7 @@ pub fn engine(
     let started = Instant::now();
     let scenario = crate::simulate::Scenario {
         records,
-        sites: 20_000,
+        sites: std::env::var("SITES").ok().and_then(|s| s.parse().ok()).unwrap_or(20_000),
         vehicles: 200,
         phones: 20_000,
         days: 365.0,

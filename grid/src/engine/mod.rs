@@ -109,15 +109,9 @@ impl Engine {
     /// Applies a batch of records in order, as one tick, and returns the changes it made. Each
     /// record gets the next sequence number, which is its evidence id.
     pub fn tick(&mut self, records: Vec<Record>) -> Vec<Change> {
-        let numbered: Vec<(u64, Record)> = records
-            .into_iter()
-            .map(|record| {
-                let id = self.next_record;
-                self.next_record += 1;
-                (id, record)
-            })
-            .collect();
-        self.world.resource_mut::<Inbox>().0 = numbered;
+        let first_id = self.next_record;
+        self.next_record += records.len() as u64;
+        *self.world.resource_mut::<Inbox>() = Inbox { first_id, records };
         self.schedule.run(&mut self.world);
         std::mem::take(&mut self.world.resource_mut::<Outbox>().0)
     }

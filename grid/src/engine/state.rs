@@ -200,20 +200,24 @@ pub struct Citizen {
 #[derive(Resource, Clone)]
 pub struct Grid(pub Arc<RoadGrid>);
 
-/// Records waiting for the next tick, with their sequence numbers.
+/// Records waiting for the next tick, and the sequence number of the first.
 #[derive(Resource, Default)]
-pub struct Inbox(pub Vec<(u64, Record)>);
+pub struct Inbox {
+    /// The sequence number (evidence id) of `records[0]`; the others follow in order.
+    pub first_id: u64,
+    /// The records, in order.
+    pub records: Vec<Record>,
+}
 
-/// One record on its way through a tick. Its positions on the grid's plane, the cells it covers
-/// and the sections it crossed live in the `Queue`'s shared lists (no allocation per record).
-#[derive(Debug)]
+/// What the tick found out about one record, beside it in the `Queue`. Its positions on the
+/// grid's plane, the cells it covers and the sections it crossed live in the queue's shared lists
+/// (no allocation per record, and records are never moved).
+#[derive(Debug, Clone, Default)]
 pub struct Work {
-    /// The record's sequence number: its evidence id.
-    pub id: u64,
-    /// The record.
-    pub record: Record,
+    /// Refused by a stage: later stages skip it.
+    pub refused: bool,
     /// The device's entity (`Entity::PLACEHOLDER` for inspectors' actions).
-    pub device: Entity,
+    pub device: Option<Entity>,
     /// Its positions on the plane, in `Queue::points`: an observation's position then its outline,
     /// a pass's path, an action's target position.
     pub points: Range<usize>,
@@ -223,10 +227,14 @@ pub struct Work {
     pub sections: Range<usize>,
 }
 
-/// The tick's work between systems, in record order.
+/// The tick's records and what the stages found out about them, in record order.
 #[derive(Resource, Default)]
 pub struct Queue {
-    /// Records that passed acceptance (then placement).
+    /// The sequence number (evidence id) of `records[0]`.
+    pub first_id: u64,
+    /// The tick's records.
+    pub records: Vec<Record>,
+    /// Per record, at the same index.
     pub work: Vec<Work>,
     /// Plane positions of the tick's records.
     pub points: Vec<[f64; 2]>,
@@ -239,6 +247,7 @@ pub struct Queue {
 impl Queue {
     /// Empties the queue for the next tick, keeping its allocations.
     pub fn clear(&mut self) {
+        self.records.clear();
         self.work.clear();
         self.points.clear();
         self.cells.clear();

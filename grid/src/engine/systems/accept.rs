@@ -13,16 +13,18 @@ use crate::engine::systems::{distance, refuse};
 /// Projects the tick's records, checks observations for plausibility and queues the accepted
 /// records in order; refusals become changes.
 pub fn accept_records(world: &mut World) {
-    let records = std::mem::take(&mut world.resource_mut::<Inbox>().0);
+    let inbox = std::mem::take(&mut *world.resource_mut::<Inbox>());
     let grid = world.resource::<Grid>().0.clone();
     let rules = world.resource::<Rules>().clone();
     let mut queue = std::mem::take(&mut *world.resource_mut::<Queue>());
     queue.clear();
+    queue.first_id = inbox.first_id;
+    queue.records = inbox.records;
 
     // Every position of the tick in one call: much cheaper than one by one.
-    let mut positions = Vec::with_capacity(records.len());
-    let mut spans = Vec::with_capacity(records.len());
-    for (_, record) in &records {
+    let mut positions = Vec::with_capacity(queue.records.len());
+    queue.work.reserve(queue.records.len());
+    for record in &queue.records {
         let start = positions.len();
         match record {
             Record::Observation(o) => {
@@ -36,7 +38,10 @@ pub fn accept_records(world: &mut World) {
                 }
             }
         }
-        spans.push(start..positions.len());
+        queue.work.push(Work {
+            points: start..positions.len(),
+            ..Work::default()
+        });
     }
     queue.points.extend(
         grid.projection()
@@ -45,43 +50,41 @@ pub fn accept_records(world: &mut World) {
             .map(|utm| [utm.easting, utm.northing]),
     );
 
-    let applied = records.len() as u64;
     let mut clock = world.resource::<Clock>().0;
     world.resource_scope(|world, mut directory: Mut<Directory>| {
-        for ((id, record), points) in records.into_iter().zip(spans) {
+        let Queue {
+            first_id,
+            records,
+            work,
+            points,
+            ..
+        } = &mut queue;
+        for (index, (record, work)) in records.iter().zip(work.iter_mut()).enumerate() {
             clock = clock.max(record.t());
-            let device = match &record {
+            let device = match record {
                 Record::Observation(o) => {
                     device_entity(world, &mut directory, &o.device, o.source, o.citizen.as_deref())
                 }
                 Record::Pass(p) => {
                     device_entity(world, &mut directory, &p.device, p.source, p.citizen.as_deref())
                 }
-                Record::Action(_) => Entity::PLACEHOLDER,
+                Record::Action(_) => continue,
             };
-            if let Record::Observation(o) = &record {
-                let point = queue.points[points.start];
+            work.device = Some(device);
+            if let Record::Observation(o) = record {
                 let verdict = match world.get_mut::<Device>(device) {
-                    Some(mut state) => plausibility(&mut state, &rules, o, point),
+                    Some(mut state) => plausibility(&mut state, &rules, o, points[work.points.start]),
                     None => Err("unknown device".into()),
                 };
                 if let Err(reason) = verdict {
-                    refuse(world, o.t, id, &o.device, reason);
-                    continue;
+                    refuse(world, o.t, *first_id + index as u64, &o.device, reason);
+                    work.refused = true;
                 }
             }
-            queue.work.push(Work {
-                id,
-                record,
-                device,
-                points,
-                cells: 0..0,
-                sections: 0..0,
-            });
         }
     });
     world.resource_mut::<Clock>().0 = clock;
-    world.resource_mut::<Totals>().records += applied;
+    world.resource_mut::<Totals>().records += queue.records.len() as u64;
     *world.resource_mut::<Queue>() = queue;
 }
 

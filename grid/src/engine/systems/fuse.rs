@@ -21,53 +21,62 @@ pub fn fuse_evidence(world: &mut World) {
     let mut dirty = std::mem::take(&mut *world.resource_mut::<Dirty>());
     world.resource_scope(|world, mut directory: Mut<Directory>| {
         let Queue {
+            first_id,
+            records,
             work,
             points,
             cells,
             sections,
-        } = &mut queue;
-        for work in work.drain(..) {
-            let cells = &cells[work.cells];
-            match work.record {
+        } = &queue;
+        for (index, (record, work)) in records.iter().zip(work).enumerate() {
+            if work.refused {
+                continue;
+            }
+            let id = first_id + index as u64;
+            let cells = &cells[work.cells.clone()];
+            let device = work.device.unwrap_or(Entity::PLACEHOLDER);
+            match record {
                 Record::Observation(observation) => fuse(
                     world,
                     &mut directory,
                     &mut dirty,
                     &rules,
                     Fusing {
-                        id: work.id,
-                        device: work.device,
+                        id,
+                        device,
                         point: points[work.points.start],
                         observation,
                     },
                     cells,
                 ),
                 Record::Action(action) => {
-                    let point = points.get(work.points).and_then(|p| p.first().copied());
-                    act(world, &mut directory, &mut dirty, &rules, work.id, action, point);
+                    let point = points[work.points.clone()].first().copied();
+                    act(world, &mut directory, &mut dirty, &rules, id, action, point);
                 }
                 Record::Pass(pass) => pass_over(
                     world,
                     &rules,
                     pass.t,
                     pass.source,
-                    work.device,
+                    device,
                     cells,
-                    &sections[work.sections],
+                    &sections[work.sections.clone()],
                 ),
             }
         }
     });
+    // The records are spent: free their strings now rather than at the next tick.
+    queue.records.clear();
     *world.resource_mut::<Dirty>() = dirty;
     *world.resource_mut::<Queue>() = queue;
 }
 
 /// An accepted, placed observation.
-struct Fusing {
+struct Fusing<'a> {
     id: u64,
     device: Entity,
     point: [f64; 2],
-    observation: Observation,
+    observation: &'a Observation,
 }
 
 fn fuse(
@@ -75,7 +84,7 @@ fn fuse(
     directory: &mut Directory,
     dirty: &mut Dirty,
     rules: &Rules,
-    fusing: Fusing,
+    fusing: Fusing<'_>,
     cells: &[Entity],
 ) {
     let Fusing {
@@ -84,7 +93,7 @@ fn fuse(
         point,
         observation,
     } = fusing;
-    let target = match observation.outline {
+    let target = match &observation.outline {
         Some(_) => defect_on_cells(world, observation.kind, cells),
         None => nearest_defect(directory, observation.kind, point, rules.fusion.radius_m, |_| {
             true

@@ -22,7 +22,7 @@ pub(super) fn act(
     dirty: &mut Dirty,
     rules: &Rules,
     id: u64,
-    action: Action,
+    action: &Action,
     point: Option<[f64; 2]>,
 ) {
     let target = match (&action.target, point) {

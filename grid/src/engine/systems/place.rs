@@ -24,8 +24,8 @@ pub const MAX_OUTLINE_CELLS: usize = 5_000;
 /// Passes find the sections they cross by sampling their path this often, metres.
 const SECTION_STEP_M: f64 = 5.0;
 
-/// Finds the road cells of every accepted record (creating cell and section entities) and keeps
-/// the records that have some, in order.
+/// Finds the road cells of every accepted record (creating cell and section entities); refuses
+/// observations that have none.
 pub fn place_observations(world: &mut World) {
     let grid = world.resource::<Grid>().0.clone();
     let rules = world.resource::<Rules>().clone();
@@ -33,7 +33,6 @@ pub fn place_observations(world: &mut World) {
         .remove_resource::<Sectioning>()
         .expect("the engine inserts Sectioning");
     let mut queue = std::mem::take(&mut *world.resource_mut::<Queue>());
-    let accepted = std::mem::take(&mut queue.work);
     let mut evidence = 0;
     let mut new_cells = 0;
     world.resource_scope(|world, mut directory: Mut<Directory>| {
@@ -43,10 +42,21 @@ pub fn place_observations(world: &mut World) {
             directory: &mut directory,
             new_cells: 0,
         };
+        let Queue {
+            first_id,
+            records,
+            work,
+            points,
+            cells,
+            sections,
+        } = &mut queue;
         let mut corners = Vec::new();
-        for mut work in accepted {
-            let points = &queue.points[work.points.clone()];
-            match &work.record {
+        for (index, (record, work)) in records.iter().zip(work.iter_mut()).enumerate() {
+            if work.refused {
+                continue;
+            }
+            let points = &points[work.points.clone()];
+            match record {
                 Record::Observation(o) => {
                     corners.clear();
                     let found = match &o.outline {
@@ -59,33 +69,29 @@ pub fn place_observations(world: &mut World) {
                             }),
                     };
                     if let Err(reason) = found {
-                        refuse(world, o.t, work.id, &o.device, reason);
+                        refuse(world, o.t, *first_id + index as u64, &o.device, reason);
+                        work.refused = true;
                         continue;
                     }
-                    let start = queue.cells.len();
+                    let start = cells.len();
                     for &corner in &corners {
                         if let Some(cell) = placer.cell(world, corner) {
-                            queue.cells.push(cell);
+                            cells.push(cell);
                         }
                     }
-                    work.cells = start..queue.cells.len();
+                    work.cells = start..cells.len();
                     evidence += 1;
                 }
                 Record::Pass(_) => {
-                    let start = queue.cells.len();
-                    placer.cells_along(
-                        points,
-                        rules.lifecycle.pass_half_width_m,
-                        &mut queue.cells,
-                    );
-                    work.cells = start..queue.cells.len();
-                    let start = queue.sections.len();
-                    placer.sections_along(world, points, &mut queue.sections);
-                    work.sections = start..queue.sections.len();
+                    let start = cells.len();
+                    placer.cells_along(points, rules.lifecycle.pass_half_width_m, cells);
+                    work.cells = start..cells.len();
+                    let start = sections.len();
+                    placer.sections_along(world, points, sections);
+                    work.sections = start..sections.len();
                 }
                 Record::Action(_) => {}
             }
-            queue.work.push(work);
         }
         new_cells = placer.new_cells;
     });
