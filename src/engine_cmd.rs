@@ -73,6 +73,10 @@ enum EngineCommand {
         /// Records per tick.
         #[arg(long, default_value_t = 4096)]
         batch: usize,
+        /// Defect sites the records are spread over (fewer sites: a working set that fits in
+        /// the processor's caches).
+        #[arg(long, default_value_t = 20_000)]
+        sites: usize,
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
@@ -112,6 +116,12 @@ impl EngineSetup {
     }
 
     fn engine(&self, progress: &Progress) -> anyhow::Result<Engine> {
+        let (grid, rules, areas) = self.parts(progress)?;
+        Ok(Engine::new(grid, rules, areas))
+    }
+
+    /// The grid, the rules and the areas.
+    fn parts(&self, progress: &Progress) -> anyhow::Result<(Arc<RoadGrid>, Rules, Areas)> {
         let rules = match &self.rules {
             Some(path) => {
                 Rules::from_toml(&read(path)?).with_context(|| format!("in {}", path.display()))?
@@ -123,7 +133,7 @@ impl EngineSetup {
                 .with_context(|| format!("in {}", path.display()))?,
             None => Areas::default(),
         };
-        Ok(Engine::new(self.grid(progress)?, rules, areas))
+        Ok((self.grid(progress)?, rules, areas))
     }
 }
 
@@ -182,13 +192,20 @@ pub fn run(args: EngineArgs) -> anyhow::Result<ExitCode> {
             setup,
             records,
             batch,
+            sites,
             json,
-        } => crate::bench::engine(
-            &setup.grid(&Progress::new(false))?,
-            records,
-            batch.max(1),
-            json,
-        ),
+        } => {
+            let (grid, rules, areas) = setup.parts(&Progress::new(false))?;
+            let scenario = Scenario {
+                records,
+                sites: sites.max(1),
+                vehicles: 200,
+                phones: 20_000,
+                days: 365.0,
+                seed: 7,
+            };
+            crate::bench::engine(grid, rules, areas, scenario, batch.max(1), json)
+        }
     }
 }
 

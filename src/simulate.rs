@@ -51,8 +51,19 @@ struct Site {
     severity: Severity,
 }
 
+/// The records of a scenario, generated one at a time in time order (so that a long stream needs
+/// no memory of its own).
+pub struct Stream<'g> {
+    grid: &'g RoadGrid,
+    scenario: Scenario,
+    rng: Rng,
+    sites: Vec<Site>,
+    step: f64,
+    next: usize,
+}
+
 /// Generates the records of a scenario, in time order.
-pub fn records(grid: &RoadGrid, scenario: Scenario) -> Vec<Record> {
+pub fn records(grid: &RoadGrid, scenario: Scenario) -> Stream<'_> {
     let mut rng = Rng(scenario.seed.max(1));
     let stride = (grid.cell_count() / scenario.sites.max(1)).max(1);
     let kinds = [
@@ -90,17 +101,35 @@ pub fn records(grid: &RoadGrid, scenario: Scenario) -> Vec<Record> {
             }
         })
         .collect();
-    let position = |point: [f64; 2]| {
-        grid.projection().to_wgs84(Utm {
-            easting: point[0],
-            northing: point[1],
-        })
-    };
-    let step = scenario.days * 86_400.0 / scenario.records.max(1) as f64;
-    let mut records = Vec::with_capacity(scenario.records);
-    for n in 0..scenario.records {
-        let t = START_T + n as f64 * step;
-        let site = &sites[rng.below(sites.len())];
+    Stream {
+        grid,
+        scenario,
+        rng,
+        sites,
+        step: scenario.days * 86_400.0 / scenario.records.max(1) as f64,
+        next: 0,
+    }
+}
+
+impl Iterator for Stream<'_> {
+    type Item = Record;
+
+    fn next(&mut self) -> Option<Record> {
+        if self.next >= self.scenario.records || self.sites.is_empty() {
+            return None;
+        }
+        let t = START_T + self.next as f64 * self.step;
+        self.next += 1;
+        let grid = self.grid;
+        let position = |point: [f64; 2]| {
+            grid.projection().to_wgs84(Utm {
+                easting: point[0],
+                northing: point[1],
+            })
+        };
+        let scenario = self.scenario;
+        let rng = &mut self.rng;
+        let site = &self.sites[rng.below(self.sites.len())];
         let roll = rng.next();
         let record = if roll < 0.55 {
             let confidence = 0.5 + rng.next() * 0.5;
@@ -111,7 +140,7 @@ pub fn records(grid: &RoadGrid, scenario: Scenario) -> Vec<Record> {
                 site,
                 confidence,
                 0.5,
-                &mut rng,
+                rng,
                 &position,
             )
         } else if roll < 0.90 {
@@ -122,7 +151,7 @@ pub fn records(grid: &RoadGrid, scenario: Scenario) -> Vec<Record> {
                 site,
                 0.6 + rng.next() * 0.4,
                 1.0,
-                &mut rng,
+                rng,
                 &position,
             )
         } else if roll < 0.94 {
@@ -133,7 +162,7 @@ pub fn records(grid: &RoadGrid, scenario: Scenario) -> Vec<Record> {
                 site,
                 0.7 + rng.next() * 0.3,
                 0.3,
-                &mut rng,
+                rng,
                 &position,
             );
             if let Record::Observation(o) = &mut record {
@@ -183,9 +212,13 @@ pub fn records(grid: &RoadGrid, scenario: Scenario) -> Vec<Record> {
                 target: Target::Position(position(site.point), Some(site.kind)),
             })
         };
-        records.push(record);
+        Some(record)
     }
-    records
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.scenario.records.saturating_sub(self.next);
+        (left, Some(left))
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
