@@ -244,9 +244,7 @@ impl Rules {
             && fusion.max_accuracy_m > 0.0
             && (0.0..=50.0).contains(&fusion.snap_m))
         {
-            return bad(
-                "fusion: radius in (0, 20] m, positive accuracy, snap in [0, 50] m".into(),
-            );
+            return bad("fusion: radius in (0, 20] m, positive accuracy, snap in [0, 50] m".into());
         }
         let pci = &raw.pci;
         if !(pci.a0 > 0.0 && pci.a1 > 0.0 && pci.section_length_m >= 1.0) {

@@ -96,8 +96,35 @@ pub struct RoadCell {
     pub section: Entity,
     /// The cell's current code.
     pub code: Code,
-    /// Defects that cover the cell (most cells have one or two).
-    pub defects: SmallVec<[Entity; 2]>,
+    /// Defects that cover the cell (most cells have one or two); rejected defects leave.
+    pub defects: SmallVec<[CellDefect; 2]>,
+}
+
+/// A defect as a cell lists it: enough to pick one by kind and age without fetching it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CellDefect {
+    /// The defect's entity.
+    pub entity: Entity,
+    /// Its public id (lower is older).
+    pub id: u64,
+    /// Its kind.
+    pub kind: DefectKind,
+}
+
+/// A cell's south-west corner on the grid's plane, metres.
+pub type Corner = (i32, i32);
+
+/// The centre of the cell with a south-west corner.
+pub fn centre_of(corner: Corner) -> [f64; 2] {
+    [f64::from(corner.0) + 0.5, f64::from(corner.1) + 0.5]
+}
+
+/// The `TILE_M` tile of a plane point.
+pub fn tile_of(point: [f64; 2]) -> (i32, i32) {
+    (
+        (point[0] / TILE_M).floor() as i32,
+        (point[1] / TILE_M).floor() as i32,
+    )
 }
 
 /// One piece of accepted evidence, as a defect keeps it.
@@ -301,7 +328,12 @@ impl Block {
     pub fn new(origin: (i32, i32), cells: &[Cell]) -> Block {
         let mut cells: Vec<(u32, u32)> = cells
             .iter()
-            .map(|cell| (Block::bit(origin, (cell.easting, cell.northing)), cell.segment))
+            .map(|cell| {
+                (
+                    Block::bit(origin, (cell.easting, cell.northing)),
+                    cell.segment,
+                )
+            })
             .collect();
         cells.sort_unstable();
         Block {
@@ -340,10 +372,12 @@ impl Block {
 
     /// The road cells' corners, given the block's origin.
     pub fn corners(&self, origin: (i32, i32)) -> impl Iterator<Item = (i32, i32)> + '_ {
-        (0..64u32).filter(|bit| self.road >> bit & 1 == 1).map(move |bit| {
-            let bit = bit as i32;
-            (origin.0 + bit % BLOCK_M, origin.1 + bit / BLOCK_M)
-        })
+        (0..64u32)
+            .filter(|bit| self.road >> bit & 1 == 1)
+            .map(move |bit| {
+                let bit = bit as i32;
+                (origin.0 + bit % BLOCK_M, origin.1 + bit / BLOCK_M)
+            })
     }
 }
 
@@ -371,8 +405,8 @@ pub struct Candidate {
 pub struct Directory {
     /// The road cells of every `BLOCK_M` block looked up so far (one R-tree query per block).
     pub blocks: HashMap<(i32, i32), Block>,
-    /// Cells with entities (corner, entity) by `TILE_M` tile, for the cells a pass sweeps.
-    pub tiles: HashMap<(i32, i32), Vec<((i32, i32), Entity)>>,
+    /// Every (cell corner, defect) pair by `TILE_M` tile of the cell: what a pass sweeps.
+    pub tiles: HashMap<(i32, i32), Vec<(Corner, Entity)>>,
     /// Sections, by (segment index, section index).
     pub sections: HashMap<(u32, u32), Entity>,
     /// Defects by id.

@@ -5,9 +5,7 @@ use bevy_ecs::prelude::{Entity, Mut, World};
 
 use crate::engine::record::{Observation, Record, Source, Target};
 use crate::engine::rules::Rules;
-use crate::engine::state::{
-    Citizen, Clock, Device, Directory, Grid, Inbox, Queue, Totals, Work,
-};
+use crate::engine::state::{Citizen, Clock, Device, Directory, Grid, Inbox, Queue, Totals, Work};
 use crate::engine::systems::{distance, refuse};
 
 /// Projects the tick's records, checks observations for plausibility and queues the accepted
@@ -62,18 +60,28 @@ pub fn accept_records(world: &mut World) {
         for (index, (record, work)) in records.iter().zip(work.iter_mut()).enumerate() {
             clock = clock.max(record.t());
             let device = match record {
-                Record::Observation(o) => {
-                    device_entity(world, &mut directory, &o.device, o.source, o.citizen.as_deref())
-                }
-                Record::Pass(p) => {
-                    device_entity(world, &mut directory, &p.device, p.source, p.citizen.as_deref())
-                }
+                Record::Observation(o) => device_entity(
+                    world,
+                    &mut directory,
+                    &o.device,
+                    o.source,
+                    o.citizen.as_deref(),
+                ),
+                Record::Pass(p) => device_entity(
+                    world,
+                    &mut directory,
+                    &p.device,
+                    p.source,
+                    p.citizen.as_deref(),
+                ),
                 Record::Action(_) => continue,
             };
             work.device = Some(device);
             if let Record::Observation(o) = record {
                 let verdict = match world.get_mut::<Device>(device) {
-                    Some(mut state) => plausibility(&mut state, &rules, o, points[work.points.start]),
+                    Some(mut state) => {
+                        plausibility(&mut state, &rules, o, points[work.points.start])
+                    }
                     None => Err("unknown device".into()),
                 };
                 if let Err(reason) = verdict {

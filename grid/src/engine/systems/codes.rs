@@ -39,7 +39,7 @@ pub fn set_cell_codes(
         let counted: Vec<&Defect> = road_cell
             .defects
             .iter()
-            .filter_map(|&d| defects.get(d).ok())
+            .filter_map(|d| defects.get(d.entity).ok())
             .filter(|d| d.status.counts())
             .collect();
         let code = code_of(&rules, &counted);

@@ -8,11 +8,11 @@ use crate::defect::DefectKind;
 use crate::engine::record::{Observation, Record};
 use crate::engine::rules::Rules;
 use crate::engine::state::{
-    BUCKET_M, Candidate, Counters, Defect, Directory, Dirty, Evidence, Queue, RoadCell, Section,
-    Status, bucket_of,
+    BUCKET_M, Candidate, CellDefect, Counters, Defect, Directory, Dirty, Evidence, Queue, RoadCell,
+    Section, Status, bucket_of, centre_of, tile_of,
 };
 use crate::engine::systems::lifecycle::{act, pass_over};
-use crate::engine::systems::{distance, defect_change, push_change};
+use crate::engine::systems::{defect_change, distance, push_change};
 
 /// Fuses evidence into defects, applies inspectors' actions and patrol passes, in record order.
 pub fn fuse_evidence(world: &mut World) {
@@ -55,11 +55,10 @@ pub fn fuse_evidence(world: &mut World) {
                 }
                 Record::Pass(pass) => pass_over(
                     world,
+                    &directory,
                     &rules,
-                    pass.t,
-                    pass.source,
-                    device,
-                    cells,
+                    (pass.t, pass.source, device),
+                    &points[work.points.clone()],
                     &sections[work.sections.clone()],
                 ),
             }
@@ -95,9 +94,13 @@ fn fuse(
     } = fusing;
     let target = match &observation.outline {
         Some(_) => defect_on_cells(world, observation.kind, cells),
-        None => nearest_defect(directory, observation.kind, point, rules.fusion.radius_m, |_| {
-            true
-        }),
+        None => nearest_defect(
+            directory,
+            observation.kind,
+            point,
+            rules.fusion.radius_m,
+            |_| true,
+        ),
     };
     let evidence = Evidence {
         id,
@@ -149,7 +152,7 @@ fn fuse(
         }
     };
     // Reopen a repaired or closed defect that is seen again.
-    let (reopened, worse, status) = {
+    let (reopened, worse, status, id) = {
         let Some(mut state) = world.get_mut::<Defect>(defect) else {
             return;
         };
@@ -168,7 +171,7 @@ fn fuse(
         let worse = observation.severity > state.severity;
         state.severity = state.severity.max(observation.severity);
         state.evidence.push(evidence);
-        (reopened, worse, state.status)
+        (reopened, worse, state.status, state.id)
     };
     if let Some(reason) = reopened {
         push_change(
@@ -177,7 +180,12 @@ fn fuse(
         );
     }
     let grown_from = dirty.cells.len();
-    attach_cells(world, defect, cells, &mut dirty.cells);
+    let listed = CellDefect {
+        entity: defect,
+        id,
+        kind: observation.kind,
+    };
+    attach_cells(world, directory, listed, cells, &mut dirty.cells);
     // Only defects that count make codes and grades: a new or reopened defect is pending, and
     // evidence alone changes nothing. A counted defect that got worse changes all its cells; one
     // that grew, the new ones.
@@ -191,22 +199,33 @@ fn fuse(
     }
 }
 
-/// Adds cells to a defect, and the defect to the cells and their sections; the cells that were new
-/// to it go to `new`.
-fn attach_cells(world: &mut World, defect: Entity, cells: &[Entity], new: &mut Vec<Entity>) {
+/// Adds cells to a defect, and the defect to the cells, their sections and the pass tiles; the
+/// cells that were new to it go to `new`.
+fn attach_cells(
+    world: &mut World,
+    directory: &mut Directory,
+    defect: CellDefect,
+    cells: &[Entity],
+    new: &mut Vec<Entity>,
+) {
     for &cell in cells {
-        let section = {
+        let (section, corner) = {
             let Some(mut road_cell) = world.get_mut::<RoadCell>(cell) else {
                 continue;
             };
-            if road_cell.defects.contains(&defect) {
+            if road_cell.defects.iter().any(|d| d.entity == defect.entity) {
                 continue;
             }
             road_cell.defects.push(defect);
-            road_cell.section
+            (road_cell.section, road_cell.corner)
         };
         new.push(cell);
-        if let Some(mut state) = world.get_mut::<Defect>(defect) {
+        directory
+            .tiles
+            .entry(tile_of(centre_of(corner)))
+            .or_default()
+            .push((corner, defect.entity));
+        if let Some(mut state) = world.get_mut::<Defect>(defect.entity) {
             state.cells.push(cell);
             match state.sections.iter_mut().find(|(s, _)| *s == section) {
                 Some((_, count)) => *count += 1,
@@ -214,23 +233,22 @@ fn attach_cells(world: &mut World, defect: Entity, cells: &[Entity], new: &mut V
             }
         }
         if let Some(mut section) = world.get_mut::<Section>(section)
-            && !section.defects.contains(&defect)
+            && !section.defects.contains(&defect.entity)
         {
-            section.defects.push(defect);
+            section.defects.push(defect.entity);
         }
     }
 }
 
-/// An open defect of `kind` on any of the cells (the oldest).
+/// A defect of `kind` on any of the cells (the oldest; rejected defects have left their cells).
 fn defect_on_cells(world: &World, kind: DefectKind, cells: &[Entity]) -> Option<Entity> {
     cells
         .iter()
         .filter_map(|&cell| world.get::<RoadCell>(cell))
-        .flat_map(|cell| cell.defects.iter().copied())
-        .filter_map(|entity| world.get::<Defect>(entity).map(|d| (entity, d)))
-        .filter(|(_, d)| d.kind == kind && d.status != Status::Rejected)
-        .min_by_key(|(_, d)| d.id)
-        .map(|(entity, _)| entity)
+        .flat_map(|cell| cell.defects.iter())
+        .filter(|d| d.kind == kind)
+        .min_by_key(|d| d.id)
+        .map(|d| d.entity)
 }
 
 /// The buckets a defect's fusion radius reaches.
@@ -248,7 +266,12 @@ fn list_candidate(directory: &mut Directory, candidate: Candidate, radius: f64) 
 }
 
 /// Takes a defect off the fusion buckets: it takes no more evidence (rejected).
-pub(super) fn unlist_candidate(directory: &mut Directory, defect: &Defect, entity: Entity, radius: f64) {
+pub(super) fn unlist_candidate(
+    directory: &mut Directory,
+    defect: &Defect,
+    entity: Entity,
+    radius: f64,
+) {
     for bucket in buckets_reached(defect.point, radius) {
         if let Some(candidates) = directory.buckets.get_mut(&bucket) {
             candidates.retain(|c| c.entity != entity);

@@ -10,10 +10,12 @@ use crate::engine::change::Change;
 use crate::engine::record::{Action, ActionKind, Source, Target};
 use crate::engine::rules::Rules;
 use crate::engine::state::{
-    Areas, Defect, Device, Directory, Dirty, Evidence, Grid, RoadCell, Section, Status, Totals,
+    Areas, Defect, Device, Directory, Dirty, Evidence, Grid, RoadCell, Section, Status, TILE_M,
+    Totals, centre_of, tile_of,
 };
 use crate::engine::systems::fuse::{nearest_defect, unlist_candidate};
-use crate::engine::systems::{distance, DAY_S, award, defect_change, push_change, refuse};
+use crate::engine::systems::{DAY_S, award, defect_change, distance, push_change, refuse};
+use crate::raster::distance_2_to_piece;
 
 /// Applies an inspector's action.
 pub(super) fn act(
@@ -34,12 +36,10 @@ pub(super) fn act(
             };
             let wanted = action.action;
             let fits = |entity: Entity| {
-                world
-                    .get::<Defect>(entity)
-                    .is_some_and(|d| match wanted {
-                        ActionKind::Verified => d.status == Status::Repaired,
-                        _ => d.status != Status::Verified,
-                    })
+                world.get::<Defect>(entity).is_some_and(|d| match wanted {
+                    ActionKind::Verified => d.status == Status::Repaired,
+                    _ => d.status != Status::Verified,
+                })
             };
             kinds
                 .into_iter()
@@ -47,11 +47,7 @@ pub(super) fn act(
                     let entity =
                         nearest_defect(directory, kind, point, rules.fusion.radius_m, fits)?;
                     let defect = world.get::<Defect>(entity)?;
-                    Some((
-                        distance(defect.point, point),
-                        defect.id,
-                        entity,
-                    ))
+                    Some((distance(defect.point, point), defect.id, entity))
                 })
                 .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)))
                 .map(|(_, _, entity)| entity)
@@ -92,8 +88,15 @@ pub(super) fn act(
         (ActionKind::Rejected, Some(Status::Verified)) => Err("is closed".into()),
         (ActionKind::Rejected, Some(_)) => {
             set_status(world, defect, Status::Rejected);
-            if let Some(state) = world.get::<Defect>(defect) {
+            // A rejected defect takes no more evidence: off the fusion buckets and its cells.
+            let cells = world.get::<Defect>(defect).map_or(Vec::new(), |state| {
                 unlist_candidate(directory, state, defect, rules.fusion.radius_m);
+                state.cells.clone()
+            });
+            for cell in cells {
+                if let Some(mut road_cell) = world.get_mut::<RoadCell>(cell) {
+                    road_cell.defects.retain(|d| d.entity != defect);
+                }
             }
             Ok("inspector rejects it")
         }
@@ -202,24 +205,18 @@ pub(super) fn dispatch(world: &mut World, rules: &Rules, defect: Entity, t: f64)
     );
 }
 
-/// A pass over cells: patrols count misses of counted defects there; phones earn coverage points.
+/// A pass along a path: patrols count misses of the counted defects within the strip they see;
+/// phones earn coverage points for the sections they crossed.
 pub(super) fn pass_over(
     world: &mut World,
+    directory: &Directory,
     rules: &Rules,
-    t: f64,
-    source: Source,
-    device: Entity,
-    cells: &[Entity],
+    (t, source, device): (f64, Source, Entity),
+    path: &[[f64; 2]],
     sections: &[Entity],
 ) {
-    let mut defects: Vec<Entity> = cells
-        .iter()
-        .filter_map(|&cell| world.get::<RoadCell>(cell))
-        .flat_map(|cell| cell.defects.iter().copied())
-        .collect();
-    defects.sort_unstable();
-    defects.dedup();
     if source.is_patrol() {
+        let defects = defects_along(directory, path, rules.lifecycle.pass_half_width_m);
         for defect in defects {
             let flagged = {
                 let Some(mut state) = world.get_mut::<Defect>(defect) else {
@@ -278,4 +275,39 @@ pub(super) fn pass_over(
             "covered road sections that patrols have not passed lately".into(),
         );
     }
+}
+
+/// The defects with a cell whose centre lies within `half_width` of a path, each once, in entity
+/// order. The search walks the path a tile at a time and looks only at the tiles that list
+/// defects, so it costs what the path's length and the defects near it cost, not its cells.
+fn defects_along(directory: &Directory, path: &[[f64; 2]], half_width: f64) -> Vec<Entity> {
+    let half_width = half_width.max(0.0);
+    let mut found = Vec::new();
+    for piece in path.windows(2) {
+        let (a, b) = (piece[0], piece[1]);
+        let steps = (distance(a, b) / TILE_M).ceil().max(1.0) as usize;
+        for step in 0..steps {
+            let at = |f: f64| [a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1])];
+            let (p0, p1) = (
+                at(step as f64 / steps as f64),
+                at((step + 1) as f64 / steps as f64),
+            );
+            let min = tile_of([p0[0].min(p1[0]) - half_width, p0[1].min(p1[1]) - half_width]);
+            let max = tile_of([p0[0].max(p1[0]) + half_width, p0[1].max(p1[1]) + half_width]);
+            for tx in min.0..=max.0 {
+                for ty in min.1..=max.1 {
+                    let Some(listed) = directory.tiles.get(&(tx, ty)) else {
+                        continue;
+                    };
+                    found.extend(listed.iter().filter_map(|&(corner, defect)| {
+                        (distance_2_to_piece(a, b, centre_of(corner)) <= half_width * half_width)
+                            .then_some(defect)
+                    }));
+                }
+            }
+        }
+    }
+    found.sort_unstable();
+    found.dedup();
+    found
 }

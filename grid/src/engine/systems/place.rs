@@ -4,17 +4,17 @@
 
 use bevy_ecs::prelude::{Entity, Mut, World};
 
+use crate::cell::Cell;
 use crate::engine::pci::Grade;
 use crate::engine::record::Record;
 use crate::engine::rules::Rules;
 use crate::engine::state::{
-    BLOCK_M, Block, Code, Directory, Grid, Queue, RoadCell, Section, Sectioning, Slot, TILE_M,
-    Totals, block_of,
+    BLOCK_M, Block, Code, Directory, Grid, Queue, RoadCell, Section, Sectioning, Slot, Totals,
+    block_of, centre_of,
 };
 use crate::engine::systems::{distance, refuse};
-use crate::cell::Cell;
 use crate::index::Rect;
-use crate::raster::{distance_2_to_piece, rasterise_polygon};
+use crate::raster::rasterise_polygon;
 use crate::road_grid::RoadGrid;
 
 /// The most cells one outline may cover: a detection larger than this (10 × 10 m² … 5,000 m²) is
@@ -83,9 +83,6 @@ pub fn place_observations(world: &mut World) {
                     evidence += 1;
                 }
                 Record::Pass(_) => {
-                    let start = cells.len();
-                    placer.cells_along(points, rules.lifecycle.pass_half_width_m, cells);
-                    work.cells = start..cells.len();
                     let start = sections.len();
                     placer.sections_along(world, points, sections);
                     work.sections = start..sections.len();
@@ -224,11 +221,6 @@ impl Placer<'_> {
         if let Some(slot) = self.slot(corner) {
             slot.cell = Some(entity);
         }
-        self.directory
-            .tiles
-            .entry(tile_of(centre_of(corner)))
-            .or_default()
-            .push((corner, entity));
         self.new_cells += 1;
         Some(entity)
     }
@@ -255,47 +247,6 @@ impl Placer<'_> {
             })
     }
 
-    /// The cells with entities whose centres lie within `half_width` of a path, each once, into
-    /// `out`. Only they can hold a defect for a pass to miss, and they are few: the search walks
-    /// the path in steps of a tile and looks only at the tiles that hold such cells.
-    fn cells_along(&self, path: &[[f64; 2]], half_width: f64, out: &mut Vec<Entity>) {
-        let half_width = half_width.max(0.0);
-        let start = out.len();
-        for piece in path.windows(2) {
-            let (a, b) = (piece[0], piece[1]);
-            let length = distance(a, b);
-            let steps = (length / TILE_M).ceil().max(1.0) as usize;
-            for step in 0..steps {
-                let (f0, f1) = (step as f64 / steps as f64, (step + 1) as f64 / steps as f64);
-                let p0 = [a[0] + f0 * (b[0] - a[0]), a[1] + f0 * (b[1] - a[1])];
-                let p1 = [a[0] + f1 * (b[0] - a[0]), a[1] + f1 * (b[1] - a[1])];
-                let min = tile_of([p0[0].min(p1[0]) - half_width, p0[1].min(p1[1]) - half_width]);
-                let max = tile_of([p0[0].max(p1[0]) + half_width, p0[1].max(p1[1]) + half_width]);
-                for tx in min.0..=max.0 {
-                    for ty in min.1..=max.1 {
-                        let Some(cells) = self.directory.tiles.get(&(tx, ty)) else {
-                            continue;
-                        };
-                        out.extend(cells.iter().filter_map(|&(corner, cell)| {
-                            (distance_2_to_piece(a, b, centre_of(corner))
-                                <= half_width * half_width)
-                                .then_some(cell)
-                        }));
-                    }
-                }
-            }
-        }
-        out[start..].sort_unstable();
-        let mut kept = start;
-        for i in start..out.len() {
-            if i == start || out[i] != out[kept - 1] {
-                out[kept] = out[i];
-                kept += 1;
-            }
-        }
-        out.truncate(kept);
-    }
-
     /// The sections a path crosses, found by sampling it every `SECTION_STEP_M`, into `out`.
     fn sections_along(&mut self, world: &mut World, path: &[[f64; 2]], out: &mut Vec<Entity>) {
         let start = out.len();
@@ -318,11 +269,6 @@ impl Placer<'_> {
     }
 }
 
-/// The centre of the cell with a south-west corner.
-fn centre_of(corner: (i32, i32)) -> [f64; 2] {
-    [f64::from(corner.0) + 0.5, f64::from(corner.1) + 0.5]
-}
-
 /// A block's road cells, from one R-tree query.
 fn look_up_block(grid: &RoadGrid, origin: (i32, i32)) -> Block {
     let (x, y) = (f64::from(origin.0), f64::from(origin.1));
@@ -342,12 +288,4 @@ fn square_distance_2(corner: (i32, i32), point: [f64; 2]) -> f64 {
         segment: 0,
     }
     .square_distance_2(point)
-}
-
-/// The `TILE_M` tile of a plane point.
-fn tile_of(point: [f64; 2]) -> (i32, i32) {
-    (
-        (point[0] / TILE_M).floor() as i32,
-        (point[1] / TILE_M).floor() as i32,
-    )
 }
