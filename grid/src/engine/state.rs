@@ -4,7 +4,6 @@
 // bevy_platform's maps hash with foldhash and a fixed seed: fast, and the same on every run.
 use bevy_platform::collections::HashMap;
 use smallvec::SmallVec;
-use std::collections::VecDeque;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -163,8 +162,9 @@ pub struct Defect {
     pub misses: u32,
     /// Where it was first seen, on the grid's plane (fusion compares against this).
     pub point: [f64; 2],
-    /// The cells it covers (entities with `RoadCell`).
-    pub cells: Vec<Entity>,
+    /// The cells it covers (entities with `RoadCell`). Inline for a small defect, so that evidence
+    /// on a cell it already covers needs no look at the cell.
+    pub cells: SmallVec<[Entity; 4]>,
     /// How many of its cells lie in each section it touches.
     pub sections: Vec<(Entity, u32)>,
     /// All evidence, oldest first.
@@ -211,7 +211,7 @@ pub struct Device {
     pub last: Option<(f64, [f64; 2])>,
     /// Accepted observations of the duplicate window (t, kind, cell), oldest first: to refuse
     /// duplicates and replays.
-    pub recent: VecDeque<(f64, DefectKind, (i32, i32))>,
+    pub recent: SmallVec<[(f64, DefectKind, Corner); 2]>,
 }
 
 /// A citizen who earns incentive points.

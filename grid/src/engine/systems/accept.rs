@@ -190,13 +190,9 @@ fn plausibility(
         ));
     }
     state.last = Some((t, point));
-    while state
+    state
         .recent
-        .front()
-        .is_some_and(|&(recent_t, _, _)| t - recent_t > window)
-    {
-        state.recent.pop_front();
-    }
-    state.recent.push_back(fingerprint);
+        .retain(|&mut (recent_t, _, _)| t - recent_t <= window);
+    state.recent.push(fingerprint);
     Ok(())
 }

@@ -128,7 +128,7 @@ fn fuse(
                     possibly_repaired: false,
                     misses: 0,
                     point,
-                    cells: Vec::new(),
+                    cells: Default::default(),
                     sections: Vec::new(),
                     evidence: Vec::new(),
                     epoch_t: observation.t,
@@ -209,6 +209,12 @@ fn attach_cells(
     new: &mut Vec<Entity>,
 ) {
     for &cell in cells {
+        if world
+            .get::<Defect>(defect.entity)
+            .is_some_and(|state| state.cells.contains(&cell))
+        {
+            continue;
+        }
         let (section, corner) = {
             let Some(mut road_cell) = world.get_mut::<RoadCell>(cell) else {
                 continue;

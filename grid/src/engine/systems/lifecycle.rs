@@ -91,7 +91,7 @@ pub(super) fn act(
             // A rejected defect takes no more evidence: off the fusion buckets and its cells.
             let cells = world.get::<Defect>(defect).map_or(Vec::new(), |state| {
                 unlist_candidate(directory, state, defect, rules.fusion.radius_m);
-                state.cells.clone()
+                state.cells.to_vec()
             });
             for cell in cells {
                 if let Some(mut road_cell) = world.get_mut::<RoadCell>(cell) {
