@@ -247,15 +247,19 @@ impl Placer<'_> {
             })
     }
 
-    /// The sections a path crosses, found by sampling it every `SECTION_STEP_M`, into `out`.
+    /// The sections a path crosses, found by sampling each piece every `SECTION_STEP_M` from its
+    /// start, and at its end, into `out`. (Fixed spacing, not a whole number of equal steps: a
+    /// piece of 40.000000001 m and one of 39.999999999 m are sampled at the same places.)
     fn sections_along(&mut self, world: &mut World, path: &[[f64; 2]], out: &mut Vec<Entity>) {
         let start = out.len();
         for piece in path.windows(2) {
             let (a, b) = (piece[0], piece[1]);
             let length = distance(a, b);
-            let steps = (length / SECTION_STEP_M).ceil().max(1.0) as usize;
-            for step in 0..=steps {
-                let f = step as f64 / steps as f64;
+            let samples = (length / SECTION_STEP_M).ceil().max(0.0) as usize;
+            let along = (0..samples)
+                .map(|k| k as f64 * SECTION_STEP_M / length.max(f64::MIN_POSITIVE))
+                .chain(std::iter::once(1.0));
+            for f in along {
                 let point = [a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1])];
                 let corner = (point[0].floor() as i32, point[1].floor() as i32);
                 if let Some((segment, index)) = self.segment_and_section(corner) {
