@@ -293,3 +293,68 @@ fn square_distance_2(corner: (i32, i32), point: [f64; 2]) -> f64 {
     }
     .square_distance_2(point)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::systems::sectioning;
+    use crate::network::RoadNetwork;
+    use proptest::prelude::*;
+
+    /// Two crossing roads and a diagonal one, near 120.16 E, 30.27 N.
+    const NETWORK: &str = r#"{"type":"FeatureCollection","features":[
+      {"type":"Feature","properties":{"seg_id":1,"fwd_speed_kmh":65,"bwd_speed_kmh":65},
+       "geometry":{"type":"LineString","coordinates":[[120.16,30.27],[120.1615,30.27]]}},
+      {"type":"Feature","properties":{"seg_id":2,"fwd_speed_kmh":25,"bwd_speed_kmh":25},
+       "geometry":{"type":"LineString","coordinates":[[120.1607,30.2693],[120.1607,30.2707]]}},
+      {"type":"Feature","properties":{"seg_id":3,"fwd_speed_kmh":40,"bwd_speed_kmh":40},
+       "geometry":{"type":"LineString","coordinates":[[120.1601,30.2695],[120.1612,30.2705]]}}]}"#;
+
+    /// The grid, and the corners of its cells' bounding box (plus 10 m around).
+    fn grid() -> &'static (RoadGrid, [f64; 2], [f64; 2]) {
+        static GRID: std::sync::OnceLock<(RoadGrid, [f64; 2], [f64; 2])> =
+            std::sync::OnceLock::new();
+        GRID.get_or_init(|| {
+            let network = RoadNetwork::from_geojson(NETWORK).unwrap();
+            let grid = RoadGrid::build(&network, None, &|_| {}).unwrap();
+            let (mut min, mut max) = ([f64::MAX; 2], [f64::MIN; 2]);
+            for cell in grid.index().iter() {
+                let [x, y] = cell.centre();
+                min = [min[0].min(x - 10.0), min[1].min(y - 10.0)];
+                max = [max[0].max(x + 10.0), max[1].max(y + 10.0)];
+            }
+            (grid, min, max)
+        })
+    }
+
+    proptest! {
+        /// The blocks answer what the R-tree answers: the road cell at a point, its segment, and
+        /// the cell a point snaps to — whatever order the blocks were looked up in.
+        #[test]
+        fn blocks_answer_what_the_r_tree_answers(
+            offsets in prop::collection::vec((0.0f64..1.0, 0.0f64..1.0), 1..40),
+            snap_m in 0.0f64..6.0,
+        ) {
+            let (grid, min, max) = grid();
+            let sectioning = sectioning(grid, &Rules::default());
+            let mut directory = Directory::default();
+            let mut placer = Placer {
+                grid,
+                sectioning: &sectioning,
+                directory: &mut directory,
+                new_cells: 0,
+            };
+            for (fx, fy) in offsets {
+                let point = [min[0] + fx * (max[0] - min[0]), min[1] + fy * (max[1] - min[1])];
+                let corner = (point[0].floor() as i32, point[1].floor() as i32);
+                let expected = grid.index().at(point);
+                prop_assert_eq!(placer.slot(corner).map(|s| s.segment), expected.map(|c| c.segment));
+                let snapped = grid
+                    .index()
+                    .at_or_near(point, snap_m)
+                    .map(|(cell, _)| (cell.easting, cell.northing));
+                prop_assert_eq!(placer.snap(point, snap_m), snapped);
+            }
+        }
+    }
+}
