@@ -415,3 +415,46 @@ fn the_same_records_give_the_same_changes_and_state() {
     assert_eq!(first_changes, second_changes);
     assert_eq!(first_figures, second_figures);
 }
+
+#[test]
+fn outlines_and_passes_that_would_cost_a_city_wide_search_are_refused() {
+    let mut engine = engine();
+    // A bow-tie: its signed areas cancel, but its even-odd fill would cover 2 km × 2 km.
+    let bow_tie = vec![
+        on_road(0.0),
+        Wgs84::new(30.288, 120.18).unwrap(),
+        Wgs84::new(30.27, 120.18).unwrap(),
+        Wgs84::new(30.288, 120.16).unwrap(),
+    ];
+    let mut outline = observation(
+        T0,
+        Source::Camera,
+        "camera-1",
+        DefectKind::Rutting,
+        Severity::Light,
+        0.8,
+        on_road(10.0),
+    );
+    if let Record::Observation(o) = &mut outline {
+        o.outline = Some(bow_tie);
+    }
+    let long_pass = Record::Pass(Pass {
+        t: T0 + 60.0,
+        source: Source::Vehicle,
+        device: "patrol-1".into(),
+        citizen: None,
+        path: vec![on_road(0.0), Wgs84::new(31.27, 120.16).unwrap()],
+    });
+    let changes = engine.tick(vec![outline, long_pass]);
+    let reasons: Vec<&str> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::Refused { reason, .. } => Some(reason.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reasons.len(), 2, "{changes:?}");
+    assert!(reasons[0].starts_with("outline spans"), "{}", reasons[0]);
+    assert!(reasons[1].starts_with("a pass of 111 km"), "{}", reasons[1]);
+    assert_eq!(engine.figures().refused, 2);
+}

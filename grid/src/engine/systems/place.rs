@@ -24,6 +24,14 @@ pub const MAX_OUTLINE_CELLS: usize = 5_000;
 /// Passes find the sections they cross by sampling their path this often, metres.
 const SECTION_STEP_M: f64 = 5.0;
 
+/// The longest side of an outline's bounding box, metres: a detection is a few metres across, a
+/// long crack some tens, and an outline whose signed area cancels out (a bow-tie) must not make
+/// the rasteriser fill a city.
+pub const MAX_OUTLINE_SIDE_M: f64 = 500.0;
+
+/// The longest pass path, metres (a long patrol drive; more is refused rather than walked).
+pub const MAX_PASS_M: f64 = 100_000.0;
+
 /// Finds the road cells of every accepted record (creating cell and section entities); refuses
 /// observations that have none.
 pub fn place_observations(world: &mut World) {
@@ -82,7 +90,18 @@ pub fn place_observations(world: &mut World) {
                     work.cells = start..cells.len();
                     evidence += 1;
                 }
-                Record::Pass(_) => {
+                Record::Pass(pass) => {
+                    let length: f64 = points.windows(2).map(|p| distance(p[0], p[1])).sum();
+                    if !(length <= MAX_PASS_M) {
+                        let reason = format!(
+                            "a pass of {:.0} km is longer than {:.0} km",
+                            length / 1000.0,
+                            MAX_PASS_M / 1000.0
+                        );
+                        refuse(world, pass.t, *first_id + index as u64, &pass.device, reason);
+                        work.refused = true;
+                        continue;
+                    }
                     let start = sections.len();
                     placer.sections_along(world, points, sections);
                     work.sections = start..sections.len();
@@ -182,6 +201,17 @@ impl Placer<'_> {
 
     /// The road cells under an outline (a ring on the plane), into `corners`.
     fn outline(&mut self, ring: &[[f64; 2]], corners: &mut Vec<(i32, i32)>) -> Result<(), String> {
+        let (mut min, mut max) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
+        for p in ring {
+            min = [min[0].min(p[0]), min[1].min(p[1])];
+            max = [max[0].max(p[0]), max[1].max(p[1])];
+        }
+        let (width, height) = (max[0] - min[0], max[1] - min[1]);
+        if !(width <= MAX_OUTLINE_SIDE_M && height <= MAX_OUTLINE_SIDE_M) {
+            return Err(format!(
+                "outline spans {width:.0} m × {height:.0} m, more than {MAX_OUTLINE_SIDE_M} m"
+            ));
+        }
         let ring: Vec<(f64, f64)> = ring.iter().map(|p| (p[0], p[1])).collect();
         let polygon = geo::Polygon::new(geo::LineString::from(ring), vec![]);
         let area = geo::Area::unsigned_area(&polygon);
@@ -190,7 +220,14 @@ impl Placer<'_> {
                 "outline of {area:.0} m² is larger than {MAX_OUTLINE_CELLS} m²"
             ));
         }
-        for corner in rasterise_polygon(&polygon) {
+        let covered = rasterise_polygon(&polygon);
+        if covered.len() > MAX_OUTLINE_CELLS {
+            return Err(format!(
+                "outline covers {} m², more than {MAX_OUTLINE_CELLS} m²",
+                covered.len()
+            ));
+        }
+        for corner in covered {
             if self.is_road(corner) {
                 corners.push(corner);
             }
