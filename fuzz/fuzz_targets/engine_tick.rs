@@ -8,14 +8,9 @@ use grid::engine::{Areas, Engine, Record, Rules};
 use grid::{RoadGrid, RoadNetwork};
 use libfuzzer_sys::fuzz_target;
 
-/// A primary road, a crossing street and a diagonal one near 120.16 E, 30.27 N.
-const NETWORK: &str = r#"{"type":"FeatureCollection","features":[
-  {"type":"Feature","properties":{"seg_id":1,"fwd_speed_kmh":65,"bwd_speed_kmh":65},
-   "geometry":{"type":"LineString","coordinates":[[120.16,30.27],[120.1615,30.27]]}},
-  {"type":"Feature","properties":{"seg_id":2,"fwd_speed_kmh":25,"bwd_speed_kmh":25},
-   "geometry":{"type":"LineString","coordinates":[[120.1607,30.2693],[120.1607,30.2707]]}},
-  {"type":"Feature","properties":{"seg_id":3,"fwd_speed_kmh":40,"bwd_speed_kmh":40},
-   "geometry":{"type":"LineString","coordinates":[[120.1601,30.2695],[120.1612,30.2705]]}}]}"#;
+/// A primary road, a crossing street and a diagonal one near 120.16 E, 30.27 N (the placement
+/// tests' network).
+const NETWORK: &str = include_str!("../../grid/tests/data/crossing_roads.geojson");
 
 fn grid() -> Arc<RoadGrid> {
     static GRID: OnceLock<Arc<RoadGrid>> = OnceLock::new();

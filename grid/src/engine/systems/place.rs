@@ -98,7 +98,13 @@ pub fn place_observations(world: &mut World) {
                             length / 1000.0,
                             MAX_PASS_M / 1000.0
                         );
-                        refuse(world, pass.t, *first_id + index as u64, &pass.device, reason);
+                        refuse(
+                            world,
+                            pass.t,
+                            *first_id + index as u64,
+                            &pass.device,
+                            reason,
+                        );
                         work.refused = true;
                         continue;
                     }
@@ -339,13 +345,7 @@ mod tests {
     use proptest::prelude::*;
 
     /// Two crossing roads and a diagonal one, near 120.16 E, 30.27 N.
-    const NETWORK: &str = r#"{"type":"FeatureCollection","features":[
-      {"type":"Feature","properties":{"seg_id":1,"fwd_speed_kmh":65,"bwd_speed_kmh":65},
-       "geometry":{"type":"LineString","coordinates":[[120.16,30.27],[120.1615,30.27]]}},
-      {"type":"Feature","properties":{"seg_id":2,"fwd_speed_kmh":25,"bwd_speed_kmh":25},
-       "geometry":{"type":"LineString","coordinates":[[120.1607,30.2693],[120.1607,30.2707]]}},
-      {"type":"Feature","properties":{"seg_id":3,"fwd_speed_kmh":40,"bwd_speed_kmh":40},
-       "geometry":{"type":"LineString","coordinates":[[120.1601,30.2695],[120.1612,30.2705]]}}]}"#;
+    const NETWORK: &str = include_str!("../../../tests/data/crossing_roads.geojson");
 
     /// The grid, and the corners of its cells' bounding box (plus 10 m around).
     fn grid() -> &'static (RoadGrid, [f64; 2], [f64; 2]) {
