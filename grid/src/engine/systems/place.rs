@@ -92,7 +92,7 @@ pub fn place_observations(world: &mut World) {
                 }
                 Record::Pass(pass) => {
                     let length: f64 = points.windows(2).map(|p| distance(p[0], p[1])).sum();
-                    if !(length <= MAX_PASS_M) {
+                    if length.is_nan() || length > MAX_PASS_M {
                         let reason = format!(
                             "a pass of {:.0} km is longer than {:.0} km",
                             length / 1000.0,
