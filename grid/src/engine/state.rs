@@ -243,7 +243,7 @@ pub struct Inbox {
 pub struct Work {
     /// Refused by a stage: later stages skip it.
     pub refused: bool,
-    /// The device's entity (`Entity::PLACEHOLDER` for inspectors' actions).
+    /// The device's entity (`None` for inspectors' actions, which name no device entity).
     pub device: Option<Entity>,
     /// Its positions on the plane, in `Queue::points`: an observation's position then its outline,
     /// a pass's path, an action's target position.
