@@ -9,7 +9,7 @@ use rstar::{
 };
 
 use crate::cell::Cell;
-use crate::raster::{along_piece, distance_2_to_piece};
+use crate::raster::{along_piece, distance_2, distance_2_to_piece};
 
 /// Node sizes for the cell tree: wider nodes than rstar's default (6) make bulk loading of tens of
 /// millions of cells faster and the tree smaller; leaves are tiny, so scanning 16 of them is cheap.
@@ -223,11 +223,6 @@ impl CellIndex {
             visit(*cell);
         }
     }
-}
-
-fn distance_2(a: [f64; 2], b: [f64; 2]) -> f64 {
-    let (dx, dy) = (a[0] - b[0], a[1] - b[1]);
-    dx * dx + dy * dy
 }
 
 /// The integer corner of the square holding `point`, if it is representable.

@@ -102,6 +102,12 @@ pub fn along_piece(a: [f64; 2], b: [f64; 2], p: [f64; 2]) -> f64 {
     }
 }
 
+/// Squared distance between two points of the plane.
+pub fn distance_2(a: [f64; 2], b: [f64; 2]) -> f64 {
+    let (dx, dy) = (a[0] - b[0], a[1] - b[1]);
+    dx * dx + dy * dy
+}
+
 /// Squared distance from `p` to the segment from `a` to `b`.
 pub fn distance_2_to_piece(a: [f64; 2], b: [f64; 2], p: [f64; 2]) -> f64 {
     let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
@@ -490,7 +496,7 @@ mod tests {
             let area: f64 = capsules
                 .iter()
                 .map(|c| {
-                    let length = distance_2_to_piece(c.a, c.a, c.b).sqrt();
+                    let length = distance_2(c.a, c.b).sqrt();
                     2.0 * c.radius * length + std::f64::consts::PI * c.radius * c.radius
                 })
                 .sum();

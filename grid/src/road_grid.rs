@@ -5,7 +5,7 @@ use crate::cell::{Cell, CellKey};
 use crate::coord::{Projection, Utm, UtmZone, Wgs84};
 use crate::index::{CellIndex, Rect};
 use crate::network::{BoundingBox, RoadClass, RoadNetwork};
-use crate::raster::{Capsule, along_piece, distance_2_to_piece, rasterise_surfaces};
+use crate::raster::{Capsule, along_piece, distance_2, distance_2_to_piece, rasterise_surfaces};
 
 /// MGRS (and so every cell id) needs eastings within 100–900 km of its zone's plane.
 const MGRS_EASTING_RANGE: std::ops::RangeInclusive<f64> = 100_000.0..=900_000.0;
@@ -70,7 +70,7 @@ impl GridSegment {
         let mut best = (f64::INFINITY, 0.0);
         for piece in self.lines.iter().flat_map(|line| line.windows(2)) {
             let (a, b) = (piece[0], piece[1]);
-            let length = distance_2_to_piece(a, a, b).sqrt();
+            let length = distance_2(a, b).sqrt();
             let d2 = distance_2_to_piece(a, b, point);
             if d2 < best.0 {
                 best = (d2, walked + along_piece(a, b, point));
@@ -85,7 +85,7 @@ impl GridSegment {
         self.lines
             .iter()
             .flat_map(|line| line.windows(2))
-            .map(|piece| distance_2_to_piece(piece[0], piece[0], piece[1]).sqrt())
+            .map(|piece| distance_2(piece[0], piece[1]).sqrt())
             .sum()
     }
 }

@@ -34,8 +34,7 @@ const DAY_S: f64 = 86_400.0;
 /// Distance between two points of the plane, metres. (Not `f64::hypot`: its care for overflow
 /// costs tens of nanoseconds, and plane coordinates are far from overflowing.)
 fn distance(a: [f64; 2], b: [f64; 2]) -> f64 {
-    let (dx, dy) = (a[0] - b[0], a[1] - b[1]);
-    (dx * dx + dy * dy).sqrt()
+    crate::raster::distance_2(a, b).sqrt()
 }
 
 /// How many sections a segment of `length_m` has, and how long each is.
