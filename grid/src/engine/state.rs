@@ -118,12 +118,22 @@ pub fn centre_of(corner: Corner) -> [f64; 2] {
     [f64::from(corner.0) + 0.5, f64::from(corner.1) + 0.5]
 }
 
+/// The square of side `side_m` of the plane that holds a point, numbered from the origin.
+pub fn square_of(point: [f64; 2], side_m: f64) -> (i32, i32) {
+    (
+        (point[0] / side_m).floor() as i32,
+        (point[1] / side_m).floor() as i32,
+    )
+}
+
+/// The corner of the cell that holds a plane point.
+pub fn corner_at(point: [f64; 2]) -> Corner {
+    square_of(point, 1.0)
+}
+
 /// The `TILE_M` tile of a plane point.
 pub fn tile_of(point: [f64; 2]) -> (i32, i32) {
-    (
-        (point[0] / TILE_M).floor() as i32,
-        (point[1] / TILE_M).floor() as i32,
-    )
+    square_of(point, TILE_M)
 }
 
 /// One piece of accepted evidence, as a defect keeps it.
@@ -440,18 +450,15 @@ pub struct Sectioning {
 /// Side of a fusion bucket, metres.
 pub const BUCKET_M: f64 = 4.0;
 
-/// Side of a tile of cells with entities, metres.
+/// Side of a tile of the pass index of (cell, defect) pairs, metres.
 pub const TILE_M: f64 = 8.0;
 
 /// Side of a block of corners looked up in the R-tree at once, metres.
 pub const BLOCK_M: i32 = 8;
 
-/// The bucket of a plane point.
-pub fn bucket_of(point: [f64; 2], bucket_m: f64) -> (i32, i32) {
-    (
-        (point[0] / bucket_m).floor() as i32,
-        (point[1] / bucket_m).floor() as i32,
-    )
+/// The `BUCKET_M` fusion bucket of a plane point.
+pub fn bucket_of(point: [f64; 2]) -> (i32, i32) {
+    square_of(point, BUCKET_M)
 }
 
 /// What changed in this tick and must be recomputed.

@@ -5,7 +5,9 @@ use bevy_ecs::prelude::{Entity, Mut, World};
 
 use crate::engine::record::{Observation, Record, Source, Target};
 use crate::engine::rules::Rules;
-use crate::engine::state::{Citizen, Clock, Device, Directory, Grid, Inbox, Queue, Totals, Work};
+use crate::engine::state::{
+    Citizen, Clock, Device, Directory, Grid, Inbox, Queue, Totals, Work, corner_at,
+};
 use crate::engine::systems::{distance, refuse};
 
 /// Projects the tick's records, checks observations for plausibility and queues the accepted
@@ -153,7 +155,7 @@ fn plausibility(
         ));
     }
     let t = observation.t;
-    let corner = (point[0].floor() as i32, point[1].floor() as i32);
+    let corner = corner_at(point);
     let fingerprint = (t, observation.kind, corner);
     if state.recent.contains(&fingerprint) {
         return Err("replay of an accepted record".into());

@@ -8,8 +8,8 @@ use crate::defect::DefectKind;
 use crate::engine::record::{Observation, Record};
 use crate::engine::rules::Rules;
 use crate::engine::state::{
-    BUCKET_M, Candidate, CellDefect, Counters, Defect, Directory, Dirty, Evidence, Queue, RoadCell,
-    Section, Status, bucket_of, centre_of, tile_of,
+    Candidate, CellDefect, Counters, Defect, Directory, Dirty, Evidence, Queue, RoadCell, Section,
+    Status, bucket_of, centre_of, tile_of,
 };
 use crate::engine::systems::lifecycle::{act, pass_over};
 use crate::engine::systems::{defect_change, distance, push_change};
@@ -259,8 +259,8 @@ fn defect_on_cells(world: &World, kind: DefectKind, cells: &[Entity]) -> Option<
 
 /// The buckets a defect's fusion radius reaches.
 fn buckets_reached(point: [f64; 2], radius: f64) -> impl Iterator<Item = (i32, i32)> {
-    let (x0, y0) = bucket_of([point[0] - radius, point[1] - radius], BUCKET_M);
-    let (x1, y1) = bucket_of([point[0] + radius, point[1] + radius], BUCKET_M);
+    let (x0, y0) = bucket_of([point[0] - radius, point[1] - radius]);
+    let (x1, y1) = bucket_of([point[0] + radius, point[1] + radius]);
     (x0..=x1).flat_map(move |bx| (y0..=y1).map(move |by| (bx, by)))
 }
 
@@ -298,7 +298,7 @@ pub(super) fn nearest_defect(
     radius: f64,
     keep: impl Fn(Entity) -> bool,
 ) -> Option<Entity> {
-    let candidates = directory.buckets.get(&bucket_of(point, BUCKET_M))?;
+    let candidates = directory.buckets.get(&bucket_of(point))?;
     let mut best: Option<(f64, u64, Entity)> = None;
     for candidate in candidates.iter().filter(|c| c.kind == kind) {
         let d = distance(candidate.point, point);

@@ -10,7 +10,7 @@ use crate::engine::record::Record;
 use crate::engine::rules::Rules;
 use crate::engine::state::{
     BLOCK_M, Block, Code, Directory, Grid, Queue, RoadCell, Section, Sectioning, Slot, Totals,
-    block_of, centre_of,
+    block_of, centre_of, corner_at,
 };
 use crate::engine::systems::{distance, refuse};
 use crate::index::Rect;
@@ -176,7 +176,7 @@ impl Placer<'_> {
     /// `snap_m` (ties to the lowest corner): the answer of `CellIndex::at_or_near`, from the
     /// remembered blocks.
     fn snap(&mut self, point: [f64; 2], snap_m: f64) -> Option<(i32, i32)> {
-        let corner = (point[0].floor() as i32, point[1].floor() as i32);
+        let corner = corner_at(point);
         if self.is_road(corner) {
             return Some(corner);
         }
@@ -304,7 +304,7 @@ impl Placer<'_> {
                 .chain(std::iter::once(1.0));
             for f in along {
                 let point = [a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1])];
-                let corner = (point[0].floor() as i32, point[1].floor() as i32);
+                let corner = corner_at(point);
                 if let Some((segment, index)) = self.segment_and_section(corner) {
                     let section = self.section(world, segment, index);
                     if !out[start..].contains(&section) {
@@ -383,7 +383,7 @@ mod tests {
             };
             for (fx, fy) in offsets {
                 let point = [min[0] + fx * (max[0] - min[0]), min[1] + fy * (max[1] - min[1])];
-                let corner = (point[0].floor() as i32, point[1].floor() as i32);
+                let corner = corner_at(point);
                 let expected = grid.index().at(point);
                 prop_assert_eq!(placer.slot(corner).map(|s| s.segment), expected.map(|c| c.segment));
                 let snapped = grid
