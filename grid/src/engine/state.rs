@@ -327,6 +327,8 @@ impl Slot {
 /// The road cells of a `BLOCK_M` × `BLOCK_M` block of corners, looked up in the R-tree once.
 #[derive(Debug)]
 pub struct Block {
+    /// The block's south-west corner.
+    origin: Corner,
     /// Bit `row * BLOCK_M + column` is set for each corner of the block that is a road cell's.
     road: u64,
     /// The road cells' slots, in bit order.
@@ -334,8 +336,14 @@ pub struct Block {
 }
 
 impl Block {
+    /// The south-west corner of a block (as `block_of` numbers them).
+    pub fn origin_of(block: (i32, i32)) -> Corner {
+        (block.0 * BLOCK_M, block.1 * BLOCK_M)
+    }
+
     /// A block from its road cells (corners inside the block, each once).
-    pub fn new(origin: (i32, i32), cells: &[Cell]) -> Block {
+    pub fn new(block: (i32, i32), cells: &[Cell]) -> Block {
+        let origin = Block::origin_of(block);
         let mut cells: Vec<(u32, u32)> = cells
             .iter()
             .map(|cell| {
@@ -347,6 +355,7 @@ impl Block {
             .collect();
         cells.sort_unstable();
         Block {
+            origin,
             road: cells.iter().fold(0, |road, &(bit, _)| road | 1 << bit),
             slots: cells
                 .into_iter()
@@ -359,42 +368,42 @@ impl Block {
         }
     }
 
-    fn bit(origin: (i32, i32), corner: (i32, i32)) -> u32 {
-        ((corner.1 - origin.1) * BLOCK_M + (corner.0 - origin.0)) as u32
-    }
-
     /// The slot of a corner of the block, if the corner is a road cell's.
-    pub fn slot_mut(&mut self, origin: (i32, i32), corner: (i32, i32)) -> Option<&mut Slot> {
-        let index = self.index(origin, corner)?;
+    pub fn slot_mut(&mut self, corner: Corner) -> Option<&mut Slot> {
+        let index = self.index(corner)?;
         Some(&mut self.slots[index])
     }
 
     /// The slot of a corner of the block, if the corner is a road cell's.
-    pub fn slot(&self, origin: (i32, i32), corner: (i32, i32)) -> Option<&Slot> {
-        Some(&self.slots[self.index(origin, corner)?])
+    pub fn slot(&self, corner: Corner) -> Option<&Slot> {
+        Some(&self.slots[self.index(corner)?])
+    }
+
+    /// The bit of a corner of the block with this origin.
+    fn bit(origin: Corner, corner: Corner) -> u32 {
+        ((corner.1 - origin.1) * BLOCK_M + (corner.0 - origin.0)) as u32
     }
 
     /// The position of a corner's slot, if the corner is a road cell's.
-    fn index(&self, origin: (i32, i32), corner: (i32, i32)) -> Option<usize> {
-        let bit = Block::bit(origin, corner);
+    fn index(&self, corner: Corner) -> Option<usize> {
+        let bit = Block::bit(self.origin, corner);
         (self.road >> bit & 1 == 1).then(|| (self.road & ((1u64 << bit) - 1)).count_ones() as usize)
     }
 
-    /// The road cells' corners, given the block's origin.
-    pub fn corners(&self, origin: (i32, i32)) -> impl Iterator<Item = (i32, i32)> + '_ {
+    /// The road cells' corners.
+    pub fn corners(&self) -> impl Iterator<Item = Corner> + '_ {
         (0..64u32)
             .filter(|bit| self.road >> bit & 1 == 1)
-            .map(move |bit| {
+            .map(|bit| {
                 let bit = bit as i32;
-                (origin.0 + bit % BLOCK_M, origin.1 + bit / BLOCK_M)
+                (self.origin.0 + bit % BLOCK_M, self.origin.1 + bit / BLOCK_M)
             })
     }
 }
 
-/// The block of a corner, and the block's origin (its south-west corner).
-pub fn block_of(corner: (i32, i32)) -> ((i32, i32), (i32, i32)) {
-    let block = (corner.0.div_euclid(BLOCK_M), corner.1.div_euclid(BLOCK_M));
-    (block, (block.0 * BLOCK_M, block.1 * BLOCK_M))
+/// The block that holds a corner.
+pub fn block_of(corner: Corner) -> (i32, i32) {
+    (corner.0.div_euclid(BLOCK_M), corner.1.div_euclid(BLOCK_M))
 }
 
 /// An open defect as a fusion bucket lists it: enough to pick the nearest without fetching it.
@@ -433,8 +442,7 @@ pub struct Directory {
 impl Directory {
     /// The entity of the cell at a corner, if it carries evidence.
     pub fn cell_at(&self, corner: (i32, i32)) -> Option<Entity> {
-        let (block, origin) = block_of(corner);
-        self.blocks.get(&block)?.slot(origin, corner)?.cell
+        self.blocks.get(&block_of(corner))?.slot(corner)?.cell
     }
 }
 

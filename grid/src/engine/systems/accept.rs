@@ -59,25 +59,15 @@ pub fn accept_records(world: &mut World) {
             points,
             ..
         } = &mut queue;
-        for (index, (record, work)) in records.iter().zip(work.iter_mut()).enumerate() {
+        for (id, (record, work)) in (*first_id..).zip(records.iter().zip(work.iter_mut())) {
             clock = clock.max(record.t());
-            let device = match record {
-                Record::Observation(o) => device_entity(
-                    world,
-                    &mut directory,
-                    &o.device,
-                    o.source,
-                    o.citizen.as_deref(),
-                ),
-                Record::Pass(p) => device_entity(
-                    world,
-                    &mut directory,
-                    &p.device,
-                    p.source,
-                    p.citizen.as_deref(),
-                ),
+            // Inspectors' actions name no device entity.
+            let (name, source, citizen) = match record {
+                Record::Observation(o) => (&o.device, o.source, &o.citizen),
+                Record::Pass(p) => (&p.device, p.source, &p.citizen),
                 Record::Action(_) => continue,
             };
+            let device = device_entity(world, &mut directory, name, source, citizen.as_deref());
             work.device = Some(device);
             if let Record::Observation(o) = record {
                 let verdict = match world.get_mut::<Device>(device) {
@@ -87,7 +77,7 @@ pub fn accept_records(world: &mut World) {
                     None => Err("unknown device".into()),
                 };
                 if let Err(reason) = verdict {
-                    refuse(world, o.t, *first_id + index as u64, &o.device, reason);
+                    refuse(world, o.t, id, &o.device, reason);
                     work.refused = true;
                 }
             }

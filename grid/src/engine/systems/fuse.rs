@@ -28,11 +28,10 @@ pub fn fuse_evidence(world: &mut World) {
             cells,
             sections,
         } = &queue;
-        for (index, (record, work)) in records.iter().zip(work).enumerate() {
+        for (id, (record, work)) in (*first_id..).zip(records.iter().zip(work)) {
             if work.refused {
                 continue;
             }
-            let id = first_id + index as u64;
             let cells = &cells[work.cells.clone()];
             let device = work.device.unwrap_or(Entity::PLACEHOLDER);
             match record {

@@ -59,7 +59,7 @@ pub fn place_observations(world: &mut World) {
             sections,
         } = &mut queue;
         let mut corners = Vec::new();
-        for (index, (record, work)) in records.iter().zip(work.iter_mut()).enumerate() {
+        for (id, (record, work)) in (*first_id..).zip(records.iter().zip(work.iter_mut())) {
             if work.refused {
                 continue;
             }
@@ -77,7 +77,7 @@ pub fn place_observations(world: &mut World) {
                             }),
                     };
                     if let Err(reason) = found {
-                        refuse(world, o.t, *first_id + index as u64, &o.device, reason);
+                        refuse(world, o.t, id, &o.device, reason);
                         work.refused = true;
                         continue;
                     }
@@ -98,13 +98,7 @@ pub fn place_observations(world: &mut World) {
                             length / 1000.0,
                             MAX_PASS_M / 1000.0
                         );
-                        refuse(
-                            world,
-                            pass.t,
-                            *first_id + index as u64,
-                            &pass.device,
-                            reason,
-                        );
+                        refuse(world, pass.t, id, &pass.device, reason);
                         work.refused = true;
                         continue;
                     }
@@ -137,24 +131,16 @@ impl Placer<'_> {
     /// The road cell at a corner, if it is one. The first look-up in a block asks the R-tree for
     /// the whole block: one query instead of one per corner, and neighbours are likely next.
     fn slot(&mut self, corner: (i32, i32)) -> Option<&mut Slot> {
-        let (block, origin) = block_of(corner);
-        let grid = self.grid;
-        self.directory
-            .blocks
-            .entry(block)
-            .or_insert_with(|| look_up_block(grid, origin))
-            .slot_mut(origin, corner)
+        self.block(block_of(corner)).slot_mut(corner)
     }
 
-    /// The road cells' corners of a block.
-    fn block(&mut self, block: (i32, i32)) -> impl Iterator<Item = (i32, i32)> + '_ {
-        let origin = (block.0 * BLOCK_M, block.1 * BLOCK_M);
+    /// A block, looked up in the R-tree the first time.
+    fn block(&mut self, block: (i32, i32)) -> &mut Block {
         let grid = self.grid;
         self.directory
             .blocks
             .entry(block)
-            .or_insert_with(|| look_up_block(grid, origin))
-            .corners(origin)
+            .or_insert_with(|| look_up_block(grid, block))
     }
 
     /// Whether a corner is a road cell's.
@@ -190,11 +176,11 @@ impl Placer<'_> {
             (point[0] + snap_m).floor() as i32,
             (point[1] + snap_m).floor() as i32,
         );
-        let ((low, _), (high, _)) = (block_of(min), block_of(max));
+        let (low, high) = (block_of(min), block_of(max));
         let mut best: Option<(f64, i32, i32)> = None;
         for bx in low.0..=high.0 {
             for by in low.1..=high.1 {
-                for (easting, northing) in self.block((bx, by)) {
+                for (easting, northing) in self.block((bx, by)).corners() {
                     let d2 = square_distance_2((easting, northing), point);
                     if d2 <= snap_m * snap_m && best.is_none_or(|b| (d2, northing, easting) < b) {
                         best = Some((d2, northing, easting));
@@ -317,14 +303,15 @@ impl Placer<'_> {
 }
 
 /// A block's road cells, from one R-tree query.
-fn look_up_block(grid: &RoadGrid, origin: (i32, i32)) -> Block {
+fn look_up_block(grid: &RoadGrid, block: (i32, i32)) -> Block {
+    let origin = Block::origin_of(block);
     let (x, y) = (f64::from(origin.0), f64::from(origin.1));
     let side = f64::from(BLOCK_M);
     let cells = grid.index().in_rect(Rect {
         min: [x + 0.5, y + 0.5],
         max: [x + side - 0.5, y + side - 0.5],
     });
-    Block::new(origin, &cells)
+    Block::new(block, &cells)
 }
 
 /// Squared distance from a point to the square of the cell with a south-west corner (0 inside).
