@@ -198,8 +198,6 @@ pub struct Section {
     pub segment: u32,
     /// Index of the section along the segment, from 0.
     pub index: u32,
-    /// Its surface A in m² (cells), counted when first needed.
-    pub area_m2: Option<u32>,
     /// Defects with cells in it.
     pub defects: Vec<Entity>,
     /// Current PCI.

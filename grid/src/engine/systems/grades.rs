@@ -1,7 +1,7 @@
 //! Section grades: PCI from the damaged area of the defects that count in a section (DESIGN.md,
 //! "PCI"), recomputed only for the sections whose defects changed.
 
-use bevy_ecs::prelude::{Entity, Query, Res, ResMut};
+use bevy_ecs::prelude::{Query, Res, ResMut};
 
 use crate::engine::change::Change;
 use crate::engine::pci::{damage_ratio, pci};
@@ -15,20 +15,19 @@ pub fn grade_sections(
     grid: Res<Grid>,
     clock: Res<Clock>,
     mut dirty: ResMut<Dirty>,
-    mut sections: Query<(Entity, &mut Section)>,
+    mut sections: Query<&mut Section>,
     sectioning: Res<Sectioning>,
     defects: Query<&Defect>,
     mut outbox: ResMut<Outbox>,
 ) {
     for section_entity in std::mem::take(&mut dirty.sections) {
-        let Ok((_, mut section)) = sections.get_mut(section_entity) else {
+        let Ok(mut section) = sections.get_mut(section_entity) else {
             continue;
         };
-        if section.area_m2.is_none() {
-            let areas = &sectioning.areas[section.segment as usize];
-            section.area_m2 = Some(areas.get(section.index as usize).copied().unwrap_or(0));
-        }
-        let area = f64::from(section.area_m2.unwrap_or(0));
+        let area = sectioning.areas[section.segment as usize]
+            .get(section.index as usize)
+            .copied()
+            .map_or(0.0, f64::from);
         let weighted: f64 = section
             .defects
             .iter()

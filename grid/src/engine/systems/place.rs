@@ -265,7 +265,6 @@ impl Placer<'_> {
                     .spawn(Section {
                         segment,
                         index,
-                        area_m2: None,
                         defects: Vec::new(),
                         pci: 100.0,
                         grade: Grade::Excellent,
