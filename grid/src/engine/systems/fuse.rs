@@ -208,6 +208,9 @@ fn attach_cells(
     new: &mut Vec<Entity>,
 ) {
     for &cell in cells {
+        // A defect's cells and the cells' defects are written together, here (only a rejected
+        // defect, which takes no evidence, leaves its cells), so the defect's own list says
+        // whether the cell is new to it.
         if world
             .get::<Defect>(defect.entity)
             .is_some_and(|state| state.cells.contains(&cell))
@@ -218,9 +221,6 @@ fn attach_cells(
             let Some(mut road_cell) = world.get_mut::<RoadCell>(cell) else {
                 continue;
             };
-            if road_cell.defects.iter().any(|d| d.entity == defect.entity) {
-                continue;
-            }
             road_cell.defects.push(defect);
             (road_cell.section, road_cell.corner)
         };
