@@ -84,6 +84,17 @@ fn action(t: f64, what: ActionKind, defect: u64) -> Record {
     })
 }
 
+/// The reasons of the refusals among some changes, in order.
+fn refusals(changes: &[Change]) -> Vec<&str> {
+    changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::Refused { reason, .. } => Some(reason.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
 fn code(engine: &Engine, at: Wgs84) -> Code {
     engine.code_at(at).unwrap().1
 }
@@ -210,13 +221,7 @@ fn verifying_a_defect_that_is_not_repaired_is_refused() {
         action(T0 + 60.0, ActionKind::Verified, 1),
         action(T0 + 60.0, ActionKind::Repaired, 99),
     ]);
-    let reasons: Vec<&str> = changes
-        .iter()
-        .filter_map(|c| match c {
-            Change::Refused { reason, .. } => Some(reason.as_str()),
-            _ => None,
-        })
-        .collect();
+    let reasons = refusals(&changes);
     assert_eq!(
         reasons,
         vec![
@@ -326,13 +331,7 @@ fn implausible_duplicate_and_replayed_uploads_are_refused() {
         phone(T0 + 2.0, "a", far),
         phone(T0, "a", at),
     ]);
-    let reasons: Vec<String> = changes
-        .iter()
-        .filter_map(|c| match c {
-            Change::Refused { reason, .. } => Some(reason.clone()),
-            _ => None,
-        })
-        .collect();
+    let reasons = refusals(&changes);
     assert_eq!(reasons.len(), 3, "{reasons:?}");
     assert!(reasons[0].starts_with("duplicate of a pothole"));
     assert!(reasons[1].starts_with("implausible speed"));
@@ -446,13 +445,7 @@ fn outlines_and_passes_that_would_cost_a_city_wide_search_are_refused() {
         path: vec![on_road(0.0), Wgs84::new(31.27, 120.16).unwrap()],
     });
     let changes = engine.tick(vec![outline, long_pass]);
-    let reasons: Vec<&str> = changes
-        .iter()
-        .filter_map(|c| match c {
-            Change::Refused { reason, .. } => Some(reason.as_str()),
-            _ => None,
-        })
-        .collect();
+    let reasons = refusals(&changes);
     assert_eq!(reasons.len(), 2, "{changes:?}");
     assert!(reasons[0].starts_with("outline spans"), "{}", reasons[0]);
     assert!(reasons[1].starts_with("a pass of 111 km"), "{}", reasons[1]);
