@@ -13,8 +13,11 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use geodesy::prelude::{Context, Coor2D, CoordinateTuple, Direction, Minimal, OpHandle};
 use grid::{Projection, Utm, UtmZone, Wgs84};
+
+#[path = "../tests/support/geodesy_utm.rs"]
+mod geodesy_utm;
+use geodesy_utm::GeodesyUtm;
 
 const ROUNDS: usize = 15;
 const SINGLE_POINTS: usize = 200_000;
@@ -106,60 +109,4 @@ fn median_ns_per_point(points: usize, mut run: impl FnMut()) -> f64 {
         .collect();
     rounds.sort_by(f64::total_cmp);
     rounds[ROUNDS / 2]
-}
-
-/// `grid::Projection` as it was before its own series: geodesy's `utm` operator in a `Minimal`
-/// context, applied to one point or to a whole buffer.
-struct GeodesyUtm {
-    context: Minimal,
-    op: OpHandle,
-}
-
-impl GeodesyUtm {
-    fn new(zone: UtmZone) -> GeodesyUtm {
-        let mut context = Minimal::new();
-        let definition = format!(
-            "utm zone={} ellps=WGS84{}",
-            zone.number(),
-            if zone.is_north() { "" } else { " south" }
-        );
-        let op = context.op(&definition).expect("geodesy accepts UTM zones");
-        GeodesyUtm { context, op }
-    }
-
-    fn to_utm(&self, position: Wgs84) -> Utm {
-        let mut coords = [Coor2D::geo(position.lat(), position.lon())];
-        self.apply(&mut coords, Direction::Fwd);
-        Utm {
-            easting: coords[0].x(),
-            northing: coords[0].y(),
-        }
-    }
-
-    fn to_utm_all(&self, positions: &[Wgs84]) -> Vec<Utm> {
-        let mut coords: Vec<Coor2D> = positions
-            .iter()
-            .map(|p| Coor2D::geo(p.lat(), p.lon()))
-            .collect();
-        self.apply(&mut coords, Direction::Fwd);
-        coords
-            .iter()
-            .map(|c| Utm {
-                easting: c.x(),
-                northing: c.y(),
-            })
-            .collect()
-    }
-
-    fn to_wgs84(&self, utm: Utm) -> (f64, f64) {
-        let mut coords = [Coor2D::raw(utm.easting, utm.northing)];
-        self.apply(&mut coords, Direction::Inv);
-        (coords[0][1].to_degrees(), coords[0][0].to_degrees())
-    }
-
-    fn apply(&self, coords: &mut [Coor2D], direction: Direction) {
-        self.context
-            .apply(self.op, direction, &mut &mut *coords)
-            .expect("the operator is known to its own context");
-    }
 }

@@ -3,11 +3,14 @@
 //! formulation of the same series) over whole zones. The reference points are made by
 //! `tools/make_proj_reference.py`.
 
-use geodesy::prelude::{Context, Coor2D, CoordinateTuple, Direction, Minimal, OpHandle};
 use proptest::prelude::*;
 
 use crate::cell::CellKey;
 use crate::coord::{Projection, Utm, UtmZone, Wgs84};
+
+#[path = "../tests/support/geodesy_utm.rs"]
+mod geodesy_utm;
+use geodesy_utm::GeodesyUtm;
 
 const REFERENCE: &str = include_str!("../tests/data/proj_reference.csv");
 
@@ -107,45 +110,6 @@ fn cell_ids_agree_with_geotrans_mgrs() {
         compared += 1;
     }
     assert!(compared > 1800, "only {compared} points compared");
-}
-
-/// geodesy's `utm` operator: the projection `grid` used before its own series, kept as an oracle.
-struct GeodesyUtm {
-    context: Minimal,
-    op: OpHandle,
-}
-
-impl GeodesyUtm {
-    fn new(zone: UtmZone) -> GeodesyUtm {
-        let mut context = Minimal::new();
-        let definition = format!(
-            "utm zone={} ellps=WGS84{}",
-            zone.number(),
-            if zone.is_north() { "" } else { " south" }
-        );
-        let op = context.op(&definition).unwrap();
-        GeodesyUtm { context, op }
-    }
-
-    fn to_utm(&self, position: Wgs84) -> Utm {
-        let mut coords = [Coor2D::geo(position.lat(), position.lon())];
-        self.context
-            .apply(self.op, Direction::Fwd, &mut &mut coords[..])
-            .unwrap();
-        Utm {
-            easting: coords[0].x(),
-            northing: coords[0].y(),
-        }
-    }
-
-    /// (latitude, longitude) in degrees.
-    fn to_wgs84(&self, utm: Utm) -> (f64, f64) {
-        let mut coords = [Coor2D::raw(utm.easting, utm.northing)];
-        self.context
-            .apply(self.op, Direction::Inv, &mut &mut coords[..])
-            .unwrap();
-        (coords[0][1].to_degrees(), coords[0][0].to_degrees())
-    }
 }
 
 /// The distance in metres between two plane points.
