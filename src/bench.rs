@@ -167,6 +167,9 @@ struct EngineBench {
     active_cells: usize,
     defects: u64,
     rss_growth_mb: f64,
+    /// Memory the engine holds from start-up whatever the records (the road map of every road
+    /// cell), MB: not part of the growth.
+    fixed_mb: f64,
     /// Resident memory the world grew by, per cell that carries evidence (includes defects,
     /// sections, devices and indexes).
     bytes_per_active_cell: f64,
@@ -230,6 +233,7 @@ pub fn engine(
         active_cells,
         defects: figures.defects.iter().map(|(_, n)| n).sum(),
         rss_growth_mb,
+        fixed_mb: engine.fixed_bytes() as f64 / (1024.0 * 1024.0),
         bytes_per_active_cell: rss_growth_mb * 1024.0 * 1024.0 / active_cells.max(1) as f64,
     };
     if json {

@@ -44,9 +44,9 @@ pub(crate) fn figures(world: &mut World) -> Figures {
     }
     let all_sections: u64 = world
         .resource::<Sectioning>()
-        .segments
+        .areas
         .iter()
-        .map(|&(_, count, _)| u64::from(count))
+        .map(|sections| sections.len() as u64)
         .sum();
     let mut by_grade = [0u64; 5];
     let mut graded = 0;

@@ -10,6 +10,7 @@ mod change;
 mod figures;
 mod pci;
 mod record;
+mod road_map;
 mod rules;
 mod state;
 mod systems;
@@ -67,7 +68,8 @@ impl Engine {
     /// An engine over a grid with rules and areas.
     pub fn new(grid: Arc<RoadGrid>, rules: Rules, areas: Areas) -> Engine {
         let mut world = World::new();
-        world.insert_resource(systems::sectioning(&grid, &rules));
+        let (sectioning, road) = systems::survey(&grid, &rules);
+        world.insert_resource(sectioning);
         world.insert_resource(Grid(grid));
         world.insert_resource(rules);
         world.insert_resource(state::Areas(areas));
@@ -76,7 +78,10 @@ impl Engine {
         world.init_resource::<Outbox>();
         world.init_resource::<Clock>();
         world.init_resource::<Counters>();
-        world.init_resource::<Directory>();
+        world.insert_resource(Directory {
+            road,
+            ..Directory::default()
+        });
         world.init_resource::<Dirty>();
         world.init_resource::<Totals>();
         let mut schedule = Schedule::default();
@@ -162,6 +167,12 @@ impl Engine {
     pub fn stage_times(&self) -> [(&'static str, std::time::Duration); 6] {
         let times = &self.world.resource::<StageTimes>().spent;
         std::array::from_fn(|i| (STAGES[i], times[i]))
+    }
+
+    /// Memory the engine holds from start-up whatever the records, bytes: the road map of every
+    /// road cell.
+    pub fn fixed_bytes(&self) -> usize {
+        self.world.resource::<Directory>().road.heap_bytes()
     }
 
     /// How many cells have entities (carry evidence).

@@ -9,11 +9,11 @@ use std::sync::Arc;
 
 use bevy_ecs::prelude::{Component, Entity, Resource};
 
-use crate::cell::Cell;
 use crate::defect::{DefectKind, Severity};
 use crate::engine::change::Change;
 use crate::engine::pci::Grade;
 use crate::engine::record::{Record, Source};
+use crate::engine::road_map::RoadMap;
 use crate::road_grid::RoadGrid;
 
 /// A cell's health code.
@@ -305,105 +305,6 @@ pub struct Counters {
     pub next_defect: u64,
 }
 
-/// What the engine remembers of a road cell: its segment, its section once needed, its entity
-/// once it carries evidence.
-#[derive(Debug, Clone, Copy)]
-pub struct Slot {
-    /// The cell's segment index.
-    pub segment: u32,
-    /// The index of the cell's section along its segment, or `Slot::UNKNOWN` until needed.
-    pub section: u32,
-    /// The cell's entity, once it carries evidence.
-    pub cell: Option<Entity>,
-}
-
-impl Slot {
-    /// A section index not yet computed.
-    pub const UNKNOWN: u32 = u32::MAX;
-}
-
-/// The road cells of a `BLOCK_M` × `BLOCK_M` block of corners, looked up in the R-tree once.
-#[derive(Debug)]
-pub struct Block {
-    /// The block's south-west corner.
-    origin: Corner,
-    /// Bit `row * BLOCK_M + column` is set for each corner of the block that is a road cell's.
-    road: u64,
-    /// The road cells' slots, in bit order.
-    slots: Box<[Slot]>,
-}
-
-impl Block {
-    /// The south-west corner of a block (as `block_of` numbers them).
-    pub fn origin_of(block: (i32, i32)) -> Corner {
-        (block.0 * BLOCK_M, block.1 * BLOCK_M)
-    }
-
-    /// A block from its road cells (corners inside the block, each once).
-    pub fn new(block: (i32, i32), cells: &[Cell]) -> Block {
-        let origin = Block::origin_of(block);
-        let mut cells: Vec<(u32, u32)> = cells
-            .iter()
-            .map(|cell| {
-                (
-                    Block::bit(origin, (cell.easting, cell.northing)),
-                    cell.segment,
-                )
-            })
-            .collect();
-        cells.sort_unstable();
-        Block {
-            origin,
-            road: cells.iter().fold(0, |road, &(bit, _)| road | 1 << bit),
-            slots: cells
-                .into_iter()
-                .map(|(_, segment)| Slot {
-                    segment,
-                    section: Slot::UNKNOWN,
-                    cell: None,
-                })
-                .collect(),
-        }
-    }
-
-    /// The slot of a corner of the block, if the corner is a road cell's.
-    pub fn slot_mut(&mut self, corner: Corner) -> Option<&mut Slot> {
-        let index = self.index(corner)?;
-        Some(&mut self.slots[index])
-    }
-
-    /// The slot of a corner of the block, if the corner is a road cell's.
-    pub fn slot(&self, corner: Corner) -> Option<&Slot> {
-        Some(&self.slots[self.index(corner)?])
-    }
-
-    /// The bit of a corner of the block with this origin.
-    fn bit(origin: Corner, corner: Corner) -> u32 {
-        ((corner.1 - origin.1) * BLOCK_M + (corner.0 - origin.0)) as u32
-    }
-
-    /// The position of a corner's slot, if the corner is a road cell's.
-    fn index(&self, corner: Corner) -> Option<usize> {
-        let bit = Block::bit(self.origin, corner);
-        (self.road >> bit & 1 == 1).then(|| (self.road & ((1u64 << bit) - 1)).count_ones() as usize)
-    }
-
-    /// The road cells' corners.
-    pub fn corners(&self) -> impl Iterator<Item = Corner> + '_ {
-        (0..64u32)
-            .filter(|bit| self.road >> bit & 1 == 1)
-            .map(|bit| {
-                let bit = bit as i32;
-                (self.origin.0 + bit % BLOCK_M, self.origin.1 + bit / BLOCK_M)
-            })
-    }
-}
-
-/// The block that holds a corner.
-pub fn block_of(corner: Corner) -> (i32, i32) {
-    (corner.0.div_euclid(BLOCK_M), corner.1.div_euclid(BLOCK_M))
-}
-
 /// An open defect as a fusion bucket lists it: enough to pick the nearest without fetching it.
 #[derive(Debug, Clone, Copy)]
 pub struct Candidate {
@@ -420,8 +321,8 @@ pub struct Candidate {
 /// Entity lookups by key.
 #[derive(Resource, Default)]
 pub struct Directory {
-    /// The road cells of every `BLOCK_M` block looked up so far (one R-tree query per block).
-    pub blocks: HashMap<(i32, i32), Block>,
+    /// Every road cell: its segment and section, and its entity once it carries evidence.
+    pub road: RoadMap,
     /// Every (cell corner, defect) pair by `TILE_M` tile of the cell: what a pass sweeps.
     pub tiles: HashMap<(i32, i32), Vec<(Corner, Entity)>>,
     /// Sections, by (segment index, section index).
@@ -440,16 +341,14 @@ pub struct Directory {
 impl Directory {
     /// The entity of the cell at a corner, if it carries evidence.
     pub fn cell_at(&self, corner: (i32, i32)) -> Option<Entity> {
-        self.blocks.get(&block_of(corner))?.slot(corner)?.cell
+        self.road.slot(corner)?.cell
     }
 }
 
-/// Per segment of the grid: its length and sections, and the sections' surfaces once counted.
+/// The sections of every segment of the grid, by their surfaces.
 #[derive(Resource, Default)]
 pub struct Sectioning {
-    /// Per segment: (length m, number of sections, length of each section m).
-    pub segments: Vec<(f64, u32, f64)>,
-    /// Per segment: each section's surface (its cells), m².
+    /// Per segment: each section's surface (its cells), m². A segment has at least one section.
     pub areas: Vec<Vec<u32>>,
 }
 
@@ -458,9 +357,6 @@ pub const BUCKET_M: f64 = 4.0;
 
 /// Side of a tile of the pass index of (cell, defect) pairs, metres.
 pub const TILE_M: f64 = 8.0;
-
-/// Side of a block of corners looked up in the R-tree at once, metres.
-pub const BLOCK_M: i32 = 8;
 
 /// The `BUCKET_M` fusion bucket of a plane point.
 pub fn bucket_of(point: [f64; 2]) -> (i32, i32) {

@@ -25,6 +25,7 @@ pub use grades::grade_sections;
 pub use place::place_observations;
 
 use crate::engine::change::Change;
+use crate::engine::road_map::RoadMap;
 use crate::engine::rules::Rules;
 use crate::engine::state::{Citizen, Defect, Outbox, Sectioning, Totals};
 use crate::road_grid::RoadGrid;
@@ -43,47 +44,28 @@ pub fn sections_of(rules: &Rules, length_m: f64) -> (u32, f64) {
     (count as u32, (length_m / count).max(f64::MIN_POSITIVE))
 }
 
-/// The section that holds a point `along` metres from a segment's start, of `count` sections of
-/// `length` metres each.
-fn section_at(along: f64, count: u32, length: f64) -> u32 {
-    ((along / length) as u32).min(count - 1)
-}
-
-impl Sectioning {
-    /// The index of the section of `segment` that holds a point.
-    pub fn section_of(&self, grid: &RoadGrid, segment: u32, point: [f64; 2]) -> u32 {
-        let (_, count, length) = self.segments[segment as usize];
-        section_at(
-            grid.segments()[segment as usize].along(point),
-            count,
-            length,
-        )
-    }
-}
-
-/// The lengths and sections of every segment of a grid, and every section's surface: one pass over
-/// all cells at start-up, so that grading a section never searches the R-tree.
-pub fn sectioning(grid: &RoadGrid, rules: &Rules) -> Sectioning {
-    let segments: Vec<(f64, u32, f64)> = grid
+/// The sections of every segment of a grid, and every road cell with its segment and section: one
+/// pass over all cells at start-up, so that neither placing a record nor grading a section searches
+/// the R-tree or walks a centreline.
+pub fn survey(grid: &RoadGrid, rules: &Rules) -> (Sectioning, RoadMap) {
+    let segments: Vec<(u32, f64)> = grid
         .segments()
         .iter()
-        .map(|segment| {
-            let length = segment.length_m();
-            let (count, each) = sections_of(rules, length);
-            (length, count, each)
-        })
+        .map(|segment| sections_of(rules, segment.length_m()))
         .collect();
+    let road = RoadMap::build(grid, |cell| {
+        let (count, length) = segments[cell.segment as usize];
+        let along = grid.segments()[cell.segment as usize].along(cell.centre());
+        ((along / length) as u32).min(count - 1)
+    });
     let mut areas: Vec<Vec<u32>> = segments
         .iter()
-        .map(|&(_, count, _)| vec![0; count as usize])
+        .map(|&(count, _)| vec![0; count as usize])
         .collect();
-    for cell in grid.index().iter() {
-        let (_, count, length) = segments[cell.segment as usize];
-        let along = grid.segments()[cell.segment as usize].along(cell.centre());
-        let index = section_at(along, count, length) as usize;
-        areas[cell.segment as usize][index] += 1;
+    for slot in road.slots() {
+        areas[slot.segment as usize][slot.section as usize] += 1;
     }
-    Sectioning { segments, areas }
+    (Sectioning { areas }, road)
 }
 
 /// Refuses a record: no evidence, no points; the reason goes out as a change.

@@ -1,21 +1,16 @@
 //! Placement: the road cells of every accepted record, with cell and section entities created on
-//! first use. A corner is looked up in the R-tree once; after that one hash probe answers its
-//! segment, section and entity.
+//! first use. The road map answers a corner's segment, section and entity with one hash probe.
 
 use bevy_ecs::prelude::{Entity, Mut, World};
 
 use crate::cell::Cell;
 use crate::engine::pci::Grade;
 use crate::engine::record::Record;
+use crate::engine::road_map::{Slot, block_of};
 use crate::engine::rules::Rules;
-use crate::engine::state::{
-    BLOCK_M, Block, Code, Directory, Grid, Queue, RoadCell, Section, Sectioning, Slot, Totals,
-    block_of, centre_of, corner_at,
-};
+use crate::engine::state::{Code, Directory, Queue, RoadCell, Section, Totals, corner_at};
 use crate::engine::systems::{distance, refuse};
-use crate::index::Rect;
 use crate::raster::rasterise_polygon;
-use crate::road_grid::RoadGrid;
 
 /// The most cells one outline may cover: a detection larger than this (10 × 10 m² … 5,000 m²) is
 /// refused as implausible.
@@ -35,18 +30,12 @@ pub const MAX_PASS_M: f64 = 100_000.0;
 /// Finds the road cells of every accepted record (creating cell and section entities); refuses
 /// observations that have none.
 pub fn place_observations(world: &mut World) {
-    let grid = world.resource::<Grid>().0.clone();
     let rules = world.resource::<Rules>().clone();
-    let sectioning = world
-        .remove_resource::<Sectioning>()
-        .expect("the engine inserts Sectioning");
     let mut queue = std::mem::take(&mut *world.resource_mut::<Queue>());
     let mut evidence = 0;
     let mut new_cells = 0;
     world.resource_scope(|world, mut directory: Mut<Directory>| {
         let mut placer = Placer {
-            grid: &grid,
-            sectioning: &sectioning,
             directory: &mut directory,
             new_cells: 0,
         };
@@ -114,48 +103,25 @@ pub fn place_observations(world: &mut World) {
     let mut totals = world.resource_mut::<Totals>();
     totals.evidence += evidence;
     totals.active_cells += new_cells;
-    world.insert_resource(sectioning);
     *world.resource_mut::<Queue>() = queue;
 }
 
 /// Road-cell look-ups of one tick.
 struct Placer<'a> {
-    grid: &'a RoadGrid,
-    sectioning: &'a Sectioning,
     directory: &'a mut Directory,
     /// Cell entities created.
     new_cells: u64,
 }
 
 impl Placer<'_> {
-    /// The road cell at a corner, if it is one. The first look-up in a block asks the R-tree for
-    /// the whole block: one query instead of one per corner, and neighbours are likely next.
+    /// The road cell at a corner, if it is one.
     fn slot(&mut self, corner: (i32, i32)) -> Option<&mut Slot> {
-        self.block(block_of(corner)).slot_mut(corner)
-    }
-
-    /// A block, looked up in the R-tree the first time.
-    fn block(&mut self, block: (i32, i32)) -> &mut Block {
-        let grid = self.grid;
-        self.directory
-            .blocks
-            .entry(block)
-            .or_insert_with(|| look_up_block(grid, block))
+        self.directory.road.slot_mut(corner)
     }
 
     /// Whether a corner is a road cell's.
-    fn is_road(&mut self, corner: (i32, i32)) -> bool {
-        self.slot(corner).is_some()
-    }
-
-    /// The segment and section of the road cell at a corner.
-    fn segment_and_section(&mut self, corner: (i32, i32)) -> Option<(u32, u32)> {
-        let (grid, sectioning) = (self.grid, self.sectioning);
-        let slot = self.slot(corner)?;
-        if slot.section == Slot::UNKNOWN {
-            slot.section = sectioning.section_of(grid, slot.segment, centre_of(corner));
-        }
-        Some((slot.segment, slot.section))
+    fn is_road(&self, corner: (i32, i32)) -> bool {
+        self.directory.road.slot(corner).is_some()
     }
 
     /// The corner of the road cell at a point, or of the nearest one whose square is within
@@ -180,7 +146,7 @@ impl Placer<'_> {
         let mut best: Option<(f64, i32, i32)> = None;
         for bx in low.0..=high.0 {
             for by in low.1..=high.1 {
-                for (easting, northing) in self.block((bx, by)).corners() {
+                for (easting, northing) in self.directory.road.corners_in((bx, by)) {
                     let d2 = square_distance_2((easting, northing), point);
                     if d2 <= snap_m * snap_m && best.is_none_or(|b| (d2, northing, easting) < b) {
                         best = Some((d2, northing, easting));
@@ -233,10 +199,14 @@ impl Placer<'_> {
     /// The entity of the road cell at a corner, created with its section's on first use; `None`
     /// off the road.
     fn cell(&mut self, world: &mut World, corner: (i32, i32)) -> Option<Entity> {
-        if let Some(cell) = self.slot(corner)?.cell {
-            return Some(cell);
+        let Slot {
+            segment,
+            section: index,
+            cell,
+        } = *self.slot(corner)?;
+        if cell.is_some() {
+            return cell;
         }
-        let (segment, index) = self.segment_and_section(corner)?;
         let section = self.section(world, segment, index);
         let entity = world
             .spawn(RoadCell {
@@ -289,9 +259,11 @@ impl Placer<'_> {
                 .chain(std::iter::once(1.0));
             for f in along {
                 let point = [a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1])];
-                let corner = corner_at(point);
-                if let Some((segment, index)) = self.segment_and_section(corner) {
-                    let section = self.section(world, segment, index);
+                if let Some(&Slot {
+                    segment, section, ..
+                }) = self.directory.road.slot(corner_at(point))
+                {
+                    let section = self.section(world, segment, section);
                     if !out[start..].contains(&section) {
                         out.push(section);
                     }
@@ -299,18 +271,6 @@ impl Placer<'_> {
             }
         }
     }
-}
-
-/// A block's road cells, from one R-tree query.
-fn look_up_block(grid: &RoadGrid, block: (i32, i32)) -> Block {
-    let origin = Block::origin_of(block);
-    let (x, y) = (f64::from(origin.0), f64::from(origin.1));
-    let side = f64::from(BLOCK_M);
-    let cells = grid.index().in_rect(Rect {
-        min: [x + 0.5, y + 0.5],
-        max: [x + side - 0.5, y + side - 0.5],
-    });
-    Block::new(block, &cells)
 }
 
 /// Squared distance from a point to the square of the cell with a south-west corner (0 inside).
@@ -326,8 +286,9 @@ fn square_distance_2(corner: (i32, i32), point: [f64; 2]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::systems::sectioning;
+    use crate::engine::systems::survey;
     use crate::network::RoadNetwork;
+    use crate::road_grid::RoadGrid;
     use proptest::prelude::*;
 
     /// Two crossing roads and a diagonal one, near 120.16 E, 30.27 N.
@@ -351,19 +312,17 @@ mod tests {
     }
 
     proptest! {
-        /// The blocks answer what the R-tree answers: the road cell at a point, its segment, and
-        /// the cell a point snaps to — whatever order the blocks were looked up in.
+        /// The road map answers what the R-tree answers: the road cell at a point, its segment,
+        /// and the cell a point snaps to.
         #[test]
-        fn blocks_answer_what_the_r_tree_answers(
+        fn the_road_map_answers_what_the_r_tree_answers(
             offsets in prop::collection::vec((0.0f64..1.0, 0.0f64..1.0), 1..40),
             snap_m in 0.0f64..6.0,
         ) {
             let (grid, min, max) = grid();
-            let sectioning = sectioning(grid, &Rules::default());
-            let mut directory = Directory::default();
+            let (_, road) = survey(grid, &Rules::default());
+            let mut directory = Directory { road, ..Directory::default() };
             let mut placer = Placer {
-                grid,
-                sectioning: &sectioning,
                 directory: &mut directory,
                 new_cells: 0,
             };

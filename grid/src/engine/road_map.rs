@@ -1,0 +1,182 @@
+//! Every road cell of the grid by 8 m block, with its segment and section worked out once at
+//! start-up, and its entity once it carries evidence.
+//!
+//! Placing a record is the hot path of the engine: an R-tree query and a walk along the segment's
+//! centreline for each new block cost more than all the rest of placement together. A block is
+//! instead one hash probe, and a cell one bit count in it and one read in a shared array of slots.
+//! The price is memory fixed at start-up (16 bytes a road cell), not memory that grows with the
+//! records.
+
+// bevy_platform's maps hash with foldhash and a fixed seed: fast, and the same on every run.
+use bevy_ecs::prelude::Entity;
+use bevy_platform::collections::HashMap;
+
+use crate::cell::Cell;
+use crate::engine::state::Corner;
+use crate::road_grid::RoadGrid;
+
+/// Side of a block of corners, metres (a block's road cells fit the 64 bits of its mask).
+pub const BLOCK_M: i32 = 8;
+
+/// What the engine knows of one road cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot {
+    /// The cell's segment index.
+    pub segment: u32,
+    /// The index of the cell's section along its segment.
+    pub section: u32,
+    /// The cell's entity, once it carries evidence.
+    pub cell: Option<Entity>,
+}
+
+/// A block that holds road cells: which of its corners are road cells', and where their slots
+/// start.
+#[derive(Debug, Clone, Copy)]
+struct Block {
+    /// Bit `row * BLOCK_M + column` is set for each corner of the block that is a road cell's.
+    road: u64,
+    /// Index in `RoadMap::slots` of the slot of the block's lowest road bit; the others follow in
+    /// bit order.
+    first: usize,
+}
+
+impl Block {
+    /// The position in the block's slots of a corner's slot, if the corner is a road cell's.
+    fn rank(&self, bit: u32) -> Option<usize> {
+        (self.road >> bit & 1 == 1).then(|| (self.road & ((1u64 << bit) - 1)).count_ones() as usize)
+    }
+}
+
+/// Every road cell of a grid, by block.
+#[derive(Debug, Default)]
+pub struct RoadMap {
+    /// Blocks with at least one road cell.
+    blocks: HashMap<(i32, i32), Block>,
+    /// The road cells' slots, block after block (blocks in the order the grid's index lists their
+    /// first cell, so that neighbours are near in memory).
+    slots: Vec<Slot>,
+}
+
+impl RoadMap {
+    /// The map of every cell of a grid, each with the section `section_of` gives it.
+    pub fn build(grid: &RoadGrid, section_of: impl Fn(&Cell) -> u32) -> RoadMap {
+        // Two passes over the cells: one to learn each block's road bits, one to fill the slots
+        // in place (no sorted copy of 15 million cells).
+        let mut blocks: HashMap<(i32, i32), Block> = HashMap::default();
+        let mut order = Vec::new();
+        for cell in grid.index().iter() {
+            let (block, bit) = block_and_bit((cell.easting, cell.northing));
+            blocks
+                .entry(block)
+                .or_insert_with(|| {
+                    order.push(block);
+                    Block { road: 0, first: 0 }
+                })
+                .road |= 1 << bit;
+        }
+        let mut first = 0;
+        for block in &order {
+            let entry = blocks
+                .get_mut(block)
+                .expect("every listed block is in the map");
+            entry.first = first;
+            first += entry.road.count_ones() as usize;
+        }
+        let mut slots = vec![
+            Slot {
+                segment: 0,
+                section: 0,
+                cell: None,
+            };
+            first
+        ];
+        for cell in grid.index().iter() {
+            let (block, bit) = block_and_bit((cell.easting, cell.northing));
+            let entry = blocks[&block];
+            if let Some(rank) = entry.rank(bit) {
+                slots[entry.first + rank] = Slot {
+                    segment: cell.segment,
+                    section: section_of(cell),
+                    cell: None,
+                };
+            }
+        }
+        RoadMap { blocks, slots }
+    }
+
+    /// The slot of the road cell at a corner, if it is one.
+    pub fn slot(&self, corner: Corner) -> Option<&Slot> {
+        let (block, bit) = block_and_bit(corner);
+        let entry = self.blocks.get(&block)?;
+        Some(&self.slots[entry.first + entry.rank(bit)?])
+    }
+
+    /// The slot of the road cell at a corner, if it is one.
+    pub fn slot_mut(&mut self, corner: Corner) -> Option<&mut Slot> {
+        let (block, bit) = block_and_bit(corner);
+        let entry = self.blocks.get(&block)?;
+        Some(&mut self.slots[entry.first + entry.rank(bit)?])
+    }
+
+    /// The road cells' corners in a block (as `block_of` numbers them), in bit order.
+    pub fn corners_in(&self, block: (i32, i32)) -> impl Iterator<Item = Corner> + '_ {
+        let road = self.blocks.get(&block).map_or(0, |entry| entry.road);
+        let origin = (block.0 * BLOCK_M, block.1 * BLOCK_M);
+        (0..64i32)
+            .filter(move |&bit| road >> bit & 1 == 1)
+            .map(move |bit| (origin.0 + bit % BLOCK_M, origin.1 + bit / BLOCK_M))
+    }
+
+    /// Every road cell's slot.
+    pub fn slots(&self) -> &[Slot] {
+        &self.slots
+    }
+
+    /// Memory the map holds, bytes (its slots and its blocks' table).
+    pub fn heap_bytes(&self) -> usize {
+        self.slots.capacity() * size_of::<Slot>()
+            + self.blocks.capacity() * (size_of::<((i32, i32), Block)>() + 1)
+    }
+}
+
+/// The block that holds a corner.
+pub fn block_of(corner: Corner) -> (i32, i32) {
+    (corner.0.div_euclid(BLOCK_M), corner.1.div_euclid(BLOCK_M))
+}
+
+/// The block of a corner and the corner's bit in it.
+fn block_and_bit(corner: Corner) -> ((i32, i32), u32) {
+    let (column, row) = (corner.0.rem_euclid(BLOCK_M), corner.1.rem_euclid(BLOCK_M));
+    (block_of(corner), (row * BLOCK_M + column) as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::RoadNetwork;
+
+    const NETWORK: &str = include_str!("../../tests/data/crossing_roads.geojson");
+
+    #[test]
+    fn every_cell_has_its_own_slot_and_nothing_else_has_one() {
+        let network = RoadNetwork::from_geojson(NETWORK).unwrap();
+        let grid = RoadGrid::build(&network, None, &|_| {}).unwrap();
+        let map = RoadMap::build(&grid, |cell| cell.easting.rem_euclid(7) as u32);
+        assert_eq!(map.slots().len(), grid.cell_count());
+        for cell in grid.index().iter() {
+            let corner = (cell.easting, cell.northing);
+            let slot = map.slot(corner).expect("a road cell has a slot");
+            assert_eq!(slot.segment, cell.segment);
+            assert_eq!(slot.section, cell.easting.rem_euclid(7) as u32);
+            assert!(map.corners_in(block_of(corner)).any(|c| c == corner));
+            for (dx, dy) in [(-1, 0), (1, 0), (0, -1), (0, 1)] {
+                let next = (corner.0 + dx, corner.1 + dy);
+                let on_road = grid
+                    .index()
+                    .at([f64::from(next.0) + 0.5, f64::from(next.1) + 0.5])
+                    .is_some();
+                assert_eq!(map.slot(next).is_some(), on_road, "corner {next:?}");
+            }
+        }
+    }
+}
