@@ -42,12 +42,7 @@ pub(crate) fn figures(world: &mut World) -> Figures {
         by_status[defect.status as usize] += 1;
         possibly_repaired += u64::from(defect.possibly_repaired);
     }
-    let all_sections: u64 = world
-        .resource::<Sectioning>()
-        .areas
-        .iter()
-        .map(|sections| sections.len() as u64)
-        .sum();
+    let all_sections = world.resource::<Sectioning>().areas.len() as u64;
     let mut by_grade = [0u64; 5];
     let mut graded = 0;
     for section in world.query::<&Section>().iter(world) {

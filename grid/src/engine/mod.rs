@@ -69,6 +69,7 @@ impl Engine {
     pub fn new(grid: Arc<RoadGrid>, rules: Rules, areas: Areas) -> Engine {
         let mut world = World::new();
         let (sectioning, road) = systems::survey(&grid, &rules);
+        let sections = vec![None; sectioning.areas.len()];
         world.insert_resource(sectioning);
         world.insert_resource(Grid(grid));
         world.insert_resource(rules);
@@ -80,6 +81,7 @@ impl Engine {
         world.init_resource::<Counters>();
         world.insert_resource(Directory {
             road,
+            sections,
             ..Directory::default()
         });
         world.init_resource::<Dirty>();

@@ -23,7 +23,7 @@ pub const BLOCK_M: i32 = 8;
 pub struct Slot {
     /// The cell's segment index.
     pub segment: u32,
-    /// The index of the cell's section along its segment.
+    /// The cell's section number (`Sectioning`).
     pub section: u32,
     /// The cell's entity, once it carries evidence.
     pub cell: Option<Entity>,

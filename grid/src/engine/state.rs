@@ -198,6 +198,8 @@ pub struct Section {
     pub segment: u32,
     /// Index of the section along the segment, from 0.
     pub index: u32,
+    /// The section's number (`Sectioning`).
+    pub number: u32,
     /// Defects with cells in it.
     pub defects: Vec<Entity>,
     /// Current PCI.
@@ -325,8 +327,8 @@ pub struct Directory {
     pub road: RoadMap,
     /// Every (cell corner, defect) pair by `TILE_M` tile of the cell: what a pass sweeps.
     pub tiles: HashMap<(i32, i32), Vec<(Corner, Entity)>>,
-    /// Sections, by (segment index, section index).
-    pub sections: HashMap<(u32, u32), Entity>,
+    /// Section entities by section number (`Sectioning`), created on first use.
+    pub sections: Vec<Option<Entity>>,
     /// Defects by id.
     pub defects: HashMap<u64, Entity>,
     /// Defects that can still take evidence, listed in every `BUCKET_M` bucket that their fusion
@@ -345,11 +347,22 @@ impl Directory {
     }
 }
 
-/// The sections of every segment of the grid, by their surfaces.
+/// The sections of every segment of the grid, numbered from 0 segment after segment (so that a
+/// section is found by index, not by hashing), with their surfaces.
 #[derive(Resource, Default)]
 pub struct Sectioning {
-    /// Per segment: each section's surface (its cells), m². A segment has at least one section.
-    pub areas: Vec<Vec<u32>>,
+    /// Per segment: the number of its first section. A segment has at least one section.
+    pub first: Vec<u32>,
+    /// Per section number: its surface (its cells), m².
+    pub areas: Vec<u32>,
+}
+
+impl Sectioning {
+    /// The segment of a section number and the section's index along it.
+    pub fn segment_and_index(&self, section: u32) -> (u32, u32) {
+        let segment = self.first.partition_point(|&first| first <= section) - 1;
+        (segment as u32, section - self.first[segment])
+    }
 }
 
 /// Side of a fusion bucket, metres.

@@ -24,10 +24,7 @@ pub fn grade_sections(
         let Ok(mut section) = sections.get_mut(section_entity) else {
             continue;
         };
-        let area = sectioning.areas[section.segment as usize]
-            .get(section.index as usize)
-            .copied()
-            .map_or(0.0, f64::from);
+        let area = sectioning.areas[section.number as usize];
         let weighted: f64 = section
             .defects
             .iter()
@@ -42,7 +39,7 @@ pub fn grade_sections(
                 rules.weight(d.kind, d.severity) * f64::from(cells_here)
             })
             .sum();
-        let value = pci(&rules, damage_ratio(weighted, area));
+        let value = pci(&rules, damage_ratio(weighted, f64::from(area)));
         let grade = rules.grade(value);
         if (value - section.pci).abs() > 1e-9 || grade != section.grade {
             section.pci = value;

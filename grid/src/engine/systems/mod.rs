@@ -53,19 +53,26 @@ pub fn survey(grid: &RoadGrid, rules: &Rules) -> (Sectioning, RoadMap) {
         .iter()
         .map(|segment| sections_of(rules, segment.length_m()))
         .collect();
-    let road = RoadMap::build(grid, |cell| {
-        let (count, length) = segments[cell.segment as usize];
-        let along = grid.segments()[cell.segment as usize].along(cell.centre());
-        ((along / length) as u32).min(count - 1)
-    });
-    let mut areas: Vec<Vec<u32>> = segments
+    let first: Vec<u32> = segments
         .iter()
-        .map(|&(count, _)| vec![0; count as usize])
+        .scan(0u32, |next, &(count, _)| {
+            let first = *next;
+            *next += count;
+            Some(first)
+        })
         .collect();
+    let road = RoadMap::build(grid, |cell| {
+        let segment = cell.segment as usize;
+        let (count, length) = segments[segment];
+        let along = grid.segments()[segment].along(cell.centre());
+        first[segment] + ((along / length) as u32).min(count - 1)
+    });
+    let total = segments.iter().map(|&(count, _)| count as usize).sum();
+    let mut areas = vec![0; total];
     for slot in road.slots() {
-        areas[slot.segment as usize][slot.section as usize] += 1;
+        areas[slot.section as usize] += 1;
     }
-    (Sectioning { areas }, road)
+    (Sectioning { first, areas }, road)
 }
 
 /// Refuses a record: no evidence, no points; the reason goes out as a change.
@@ -116,4 +123,27 @@ fn award(world: &mut World, citizen: Entity, t: f64, points: i64, reason: String
         reason,
     };
     push_change(world, change);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::RoadNetwork;
+
+    #[test]
+    fn every_cell_lies_in_a_section_of_its_own_segment() {
+        let network =
+            RoadNetwork::from_geojson(include_str!("../../../tests/data/crossing_roads.geojson"))
+                .unwrap();
+        let grid = RoadGrid::build(&network, None, &|_| {}).unwrap();
+        let (sectioning, road) = survey(&grid, &Rules::default());
+        for slot in road.slots() {
+            let (segment, index) = sectioning.segment_and_index(slot.section);
+            assert_eq!(segment, slot.segment);
+            let length = grid.segments()[segment as usize].length_m();
+            assert!(index < sections_of(&Rules::default(), length).0);
+        }
+        let surface: u32 = sectioning.areas.iter().sum();
+        assert_eq!(surface as usize, grid.cell_count());
+    }
 }

@@ -8,7 +8,9 @@ use crate::engine::pci::Grade;
 use crate::engine::record::Record;
 use crate::engine::road_map::{Slot, block_of};
 use crate::engine::rules::Rules;
-use crate::engine::state::{Code, Directory, Queue, RoadCell, Section, Totals, corner_at};
+use crate::engine::state::{
+    Code, Directory, Queue, RoadCell, Section, Sectioning, Totals, corner_at,
+};
 use crate::engine::systems::{distance, refuse};
 use crate::raster::rasterise_polygon;
 
@@ -31,12 +33,16 @@ pub const MAX_PASS_M: f64 = 100_000.0;
 /// observations that have none.
 pub fn place_observations(world: &mut World) {
     let rules = world.resource::<Rules>().clone();
+    let sectioning = world
+        .remove_resource::<Sectioning>()
+        .expect("the engine inserts Sectioning");
     let mut queue = std::mem::take(&mut *world.resource_mut::<Queue>());
     let mut evidence = 0;
     let mut new_cells = 0;
     world.resource_scope(|world, mut directory: Mut<Directory>| {
         let mut placer = Placer {
             directory: &mut directory,
+            sectioning: &sectioning,
             new_cells: 0,
         };
         let Queue {
@@ -100,6 +106,7 @@ pub fn place_observations(world: &mut World) {
         }
         new_cells = placer.new_cells;
     });
+    world.insert_resource(sectioning);
     let mut totals = world.resource_mut::<Totals>();
     totals.evidence += evidence;
     totals.active_cells += new_cells;
@@ -109,6 +116,7 @@ pub fn place_observations(world: &mut World) {
 /// Road-cell look-ups of one tick.
 struct Placer<'a> {
     directory: &'a mut Directory,
+    sectioning: &'a Sectioning,
     /// Cell entities created.
     new_cells: u64,
 }
@@ -201,13 +209,13 @@ impl Placer<'_> {
     fn cell(&mut self, world: &mut World, corner: (i32, i32)) -> Option<Entity> {
         let Slot {
             segment,
-            section: index,
+            section,
             cell,
         } = *self.slot(corner)?;
         if cell.is_some() {
             return cell;
         }
-        let section = self.section(world, segment, index);
+        let section = self.section(world, section);
         let entity = world
             .spawn(RoadCell {
                 corner,
@@ -224,25 +232,24 @@ impl Placer<'_> {
         Some(entity)
     }
 
-    /// The entity of a section, created on first use.
-    fn section(&mut self, world: &mut World, segment: u32, index: u32) -> Entity {
-        *self
-            .directory
-            .sections
-            .entry((segment, index))
-            .or_insert_with(|| {
-                world
-                    .spawn(Section {
-                        segment,
-                        index,
-                        defects: Vec::new(),
-                        pci: 100.0,
-                        grade: Grade::Excellent,
-                        last_patrol_t: f64::NEG_INFINITY,
-                        covered: Default::default(),
-                    })
-                    .id()
-            })
+    /// The entity of a section, by number, created on first use.
+    fn section(&mut self, world: &mut World, number: u32) -> Entity {
+        let sectioning = self.sectioning;
+        *self.directory.sections[number as usize].get_or_insert_with(|| {
+            let (segment, index) = sectioning.segment_and_index(number);
+            world
+                .spawn(Section {
+                    segment,
+                    index,
+                    number,
+                    defects: Vec::new(),
+                    pci: 100.0,
+                    grade: Grade::Excellent,
+                    last_patrol_t: f64::NEG_INFINITY,
+                    covered: Default::default(),
+                })
+                .id()
+        })
     }
 
     /// The sections a path crosses, found by sampling each piece every `SECTION_STEP_M` from its
@@ -259,11 +266,8 @@ impl Placer<'_> {
                 .chain(std::iter::once(1.0));
             for f in along {
                 let point = [a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1])];
-                if let Some(&Slot {
-                    segment, section, ..
-                }) = self.directory.road.slot(corner_at(point))
-                {
-                    let section = self.section(world, segment, section);
+                if let Some(&Slot { section, .. }) = self.directory.road.slot(corner_at(point)) {
+                    let section = self.section(world, section);
                     if !out[start..].contains(&section) {
                         out.push(section);
                     }
@@ -320,10 +324,11 @@ mod tests {
             snap_m in 0.0f64..6.0,
         ) {
             let (grid, min, max) = grid();
-            let (_, road) = survey(grid, &Rules::default());
+            let (sectioning, road) = survey(grid, &Rules::default());
             let mut directory = Directory { road, ..Directory::default() };
             let mut placer = Placer {
                 directory: &mut directory,
+                sectioning: &sectioning,
                 new_cells: 0,
             };
             for (fx, fy) in offsets {
