@@ -120,7 +120,11 @@ impl Engine {
         self.next_record += records.len() as u64;
         *self.world.resource_mut::<Inbox>() = Inbox { first_id, records };
         self.schedule.run(&mut self.world);
-        std::mem::take(&mut self.world.resource_mut::<Outbox>().0)
+        // The next tick's outbox starts as large as this one ended: it would otherwise grow from
+        // nothing, copying its changes at every doubling.
+        let outbox = &mut self.world.resource_mut::<Outbox>().0;
+        let capacity = outbox.len();
+        std::mem::replace(outbox, Vec::with_capacity(capacity))
     }
 
     /// The district figures now.
