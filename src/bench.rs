@@ -151,6 +151,8 @@ struct EngineBench {
     records: usize,
     sites: usize,
     batch: usize,
+    /// Time to start the engine over the grid (its road map and sections), milliseconds.
+    start_ms: u64,
     generate_ms: u64,
     apply_ms: u64,
     /// The figure: records applied per second on one core, over the whole run.
@@ -189,7 +191,9 @@ pub fn engine(
     use grid::engine::Engine;
 
     let mut stream = crate::simulate::records(&grid, scenario);
+    let started = Instant::now();
     let mut engine = Engine::new(grid.clone(), rules, areas);
+    let start_ms = started.elapsed().as_millis() as u64;
     let rss_before = rss_mb();
     let mut tick_rates = Vec::new();
     let (mut generate, mut apply, mut apply_cpu_s) = (Duration::ZERO, Duration::ZERO, 0.0);
@@ -218,6 +222,7 @@ pub fn engine(
         records,
         sites: scenario.sites,
         batch,
+        start_ms,
         generate_ms: generate.as_millis() as u64,
         apply_ms: apply.as_millis() as u64,
         records_per_s: records as f64 / apply.as_secs_f64(),
