@@ -4,6 +4,7 @@
 // bevy_platform's maps hash with foldhash and a fixed seed: fast, and the same on every run.
 use bevy_platform::collections::HashMap;
 use smallvec::SmallVec;
+use smol_str::SmolStr;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -339,8 +340,9 @@ pub struct Directory {
     /// Defects that can still take evidence, listed in every `BUCKET_M` bucket that their fusion
     /// radius reaches: the bucket of a point lists every candidate within the radius.
     pub buckets: HashMap<(i32, i32), SmallVec<[Candidate; 2]>>,
-    /// Devices by id.
-    pub devices: HashMap<String, Entity>,
+    /// Devices by id. Short ids (up to 23 bytes) are kept inside the table, so a look-up compares
+    /// against memory the probe has already loaded rather than following a pointer per record.
+    pub devices: HashMap<SmolStr, Entity>,
     /// Citizens by id.
     pub citizens: HashMap<String, Entity>,
 }

@@ -122,7 +122,7 @@ fn device_entity(
             recent: Default::default(),
         })
         .id();
-    directory.devices.insert(name.to_owned(), entity);
+    directory.devices.insert(name.into(), entity);
     entity
 }
 
