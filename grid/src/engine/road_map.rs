@@ -1,11 +1,11 @@
-//! Every road cell of the grid by 8 m block, with its segment and section worked out once at
-//! start-up, and its entity once it carries evidence.
+//! Every road cell of the grid by 8 m block, with its section worked out once at start-up, and its
+//! entity once it carries evidence.
 //!
 //! Placing a record is the hot path of the engine: an R-tree query and a walk along the segment's
 //! centreline for each new block cost more than all the rest of placement together. A block is
 //! instead one hash probe, and a cell one bit count in it and one read in a shared array of slots.
-//! The price is memory fixed at start-up (16 bytes a road cell), not memory that grows with the
-//! records.
+//! The price is memory fixed at start-up (8 bytes a road cell, plus the blocks' table), not memory
+//! that grows with the records.
 
 // bevy_platform's maps hash with foldhash and a fixed seed: fast, and the same on every run.
 use bevy_ecs::prelude::Entity;
@@ -18,15 +18,19 @@ use crate::road_grid::RoadGrid;
 /// Side of a block of corners, metres (a block's road cells fit the 64 bits of its mask).
 pub const BLOCK_M: i32 = 8;
 
-/// What the engine knows of one road cell.
+/// What the engine knows of one road cell: 8 bytes, since there are millions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Slot {
-    /// The cell's segment index.
-    pub segment: u32,
-    /// The cell's section number (`Sectioning`).
+    /// The cell's section number (`Sectioning`), which also tells its segment.
     pub section: u32,
-    /// The cell's entity, once it carries evidence.
-    pub cell: Option<Entity>,
+    /// Where the cell's entity is in `RoadMap::cells`, or `Slot::NO_CELL` while it carries no
+    /// evidence.
+    cell: u32,
+}
+
+impl Slot {
+    /// The `cell` of a road cell without an entity.
+    const NO_CELL: u32 = u32::MAX;
 }
 
 /// A block that holds road cells: which of its corners are road cells', and where their slots
@@ -55,6 +59,8 @@ pub struct RoadMap {
     /// The road cells' slots, block after block (blocks in the order the grid's index lists their
     /// first cell, so that neighbours are near in memory).
     slots: Vec<Slot>,
+    /// The entities of the road cells that carry evidence, in order of creation.
+    cells: Vec<Entity>,
 }
 
 impl RoadMap {
@@ -84,9 +90,8 @@ impl RoadMap {
         }
         let mut slots = vec![
             Slot {
-                segment: 0,
                 section: 0,
-                cell: None,
+                cell: Slot::NO_CELL,
             };
             first
         ];
@@ -94,28 +99,52 @@ impl RoadMap {
             let (block, bit) = block_and_bit((cell.easting, cell.northing));
             let entry = blocks[&block];
             if let Some(rank) = entry.rank(bit) {
-                slots[entry.first + rank] = Slot {
-                    segment: cell.segment,
-                    section: section_of(cell),
-                    cell: None,
-                };
+                slots[entry.first + rank].section = section_of(cell);
             }
         }
-        RoadMap { blocks, slots }
+        RoadMap {
+            blocks,
+            slots,
+            cells: Vec::new(),
+        }
     }
 
     /// The slot of the road cell at a corner, if it is one.
-    pub fn slot(&self, corner: Corner) -> Option<&Slot> {
-        let (block, bit) = block_and_bit(corner);
-        let entry = self.blocks.get(&block)?;
-        Some(&self.slots[entry.first + entry.rank(bit)?])
+    pub fn slot(&self, corner: Corner) -> Option<Slot> {
+        Some(self.slots[self.position(corner)?])
     }
 
-    /// The slot of the road cell at a corner, if it is one.
-    pub fn slot_mut(&mut self, corner: Corner) -> Option<&mut Slot> {
+    /// The entity of a road cell, if it carries evidence.
+    pub fn cell(&self, slot: Slot) -> Option<Entity> {
+        (slot.cell != Slot::NO_CELL).then(|| self.cells[slot.cell as usize])
+    }
+
+    /// The entity of the road cell at a corner, if it carries evidence.
+    pub fn cell_at(&self, corner: Corner) -> Option<Entity> {
+        self.cell(self.slot(corner)?)
+    }
+
+    /// Gives the road cell at a corner its entity; false if the corner is not a road cell's.
+    pub fn set_cell(&mut self, corner: Corner, entity: Entity) -> bool {
+        let Some(position) = self.position(corner) else {
+            return false;
+        };
+        match u32::try_from(self.cells.len()) {
+            Ok(index) if index != Slot::NO_CELL => {
+                self.slots[position].cell = index;
+                self.cells.push(entity);
+                true
+            }
+            // More cells with evidence than a u32 counts: the grid would have to hold billions.
+            _ => false,
+        }
+    }
+
+    /// The position in `slots` of the road cell at a corner, if it is one.
+    fn position(&self, corner: Corner) -> Option<usize> {
         let (block, bit) = block_and_bit(corner);
         let entry = self.blocks.get(&block)?;
-        Some(&mut self.slots[entry.first + entry.rank(bit)?])
+        Some(entry.first + entry.rank(bit)?)
     }
 
     /// The road cells' corners in a block (as `block_of` numbers them), in bit order.
@@ -135,6 +164,7 @@ impl RoadMap {
     /// Memory the map holds, bytes (its slots and its blocks' table).
     pub fn heap_bytes(&self) -> usize {
         self.slots.capacity() * size_of::<Slot>()
+            + self.cells.capacity() * size_of::<Entity>()
             + self.blocks.capacity() * (size_of::<((i32, i32), Block)>() + 1)
     }
 }
@@ -166,7 +196,7 @@ mod tests {
         for cell in grid.index().iter() {
             let corner = (cell.easting, cell.northing);
             let slot = map.slot(corner).expect("a road cell has a slot");
-            assert_eq!(slot.segment, cell.segment);
+            assert_eq!(map.cell(slot), None);
             assert_eq!(slot.section, cell.easting.rem_euclid(7) as u32);
             assert!(map.corners_in(block_of(corner)).any(|c| c == corner));
             for (dx, dy) in [(-1, 0), (1, 0), (0, -1), (0, 1)] {
@@ -178,5 +208,27 @@ mod tests {
                 assert_eq!(map.slot(next).is_some(), on_road, "corner {next:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_road_cell_keeps_the_entity_it_is_given() {
+        let network = RoadNetwork::from_geojson(NETWORK).unwrap();
+        let grid = RoadGrid::build(&network, None, &|_| {}).unwrap();
+        let mut map = RoadMap::build(&grid, |_| 0);
+        let cells: Vec<Corner> = grid
+            .index()
+            .iter()
+            .take(3)
+            .map(|cell| (cell.easting, cell.northing))
+            .collect();
+        for (i, &corner) in cells.iter().enumerate() {
+            let entity = Entity::from_raw_u32(i as u32 + 1).unwrap();
+            assert!(map.set_cell(corner, entity));
+            assert_eq!(map.cell_at(corner), Some(entity));
+        }
+        assert_eq!(map.cell_at(cells[0]), Entity::from_raw_u32(1));
+        let off_road = (i32::MIN / 2, i32::MIN / 2);
+        assert!(!map.set_cell(off_road, Entity::PLACEHOLDER));
+        assert_eq!(map.cell_at(off_road), None);
     }
 }

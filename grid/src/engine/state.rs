@@ -350,7 +350,7 @@ pub struct Directory {
 impl Directory {
     /// The entity of the cell at a corner, if it carries evidence.
     pub fn cell_at(&self, corner: (i32, i32)) -> Option<Entity> {
-        self.road.slot(corner)?.cell
+        self.road.cell_at(corner)
     }
 }
 

@@ -137,9 +137,10 @@ mod tests {
                 .unwrap();
         let grid = RoadGrid::build(&network, None, &|_| {}).unwrap();
         let (sectioning, road) = survey(&grid, &Rules::default());
-        for slot in road.slots() {
+        for cell in grid.index().iter() {
+            let slot = road.slot((cell.easting, cell.northing)).unwrap();
             let (segment, index) = sectioning.segment_and_index(slot.section);
-            assert_eq!(segment, slot.segment);
+            assert_eq!(segment, cell.segment);
             let length = grid.segments()[segment as usize].length_m();
             assert!(index < sections_of(&Rules::default(), length).0);
         }

@@ -122,11 +122,6 @@ struct Placer<'a> {
 }
 
 impl Placer<'_> {
-    /// The road cell at a corner, if it is one.
-    fn slot(&mut self, corner: (i32, i32)) -> Option<&mut Slot> {
-        self.directory.road.slot_mut(corner)
-    }
-
     /// Whether a corner is a road cell's.
     fn is_road(&self, corner: (i32, i32)) -> bool {
         self.directory.road.slot(corner).is_some()
@@ -207,15 +202,12 @@ impl Placer<'_> {
     /// The entity of the road cell at a corner, created with its section's on first use; `None`
     /// off the road.
     fn cell(&mut self, world: &mut World, corner: (i32, i32)) -> Option<Entity> {
-        let Slot {
-            segment,
-            section,
-            cell,
-        } = *self.slot(corner)?;
-        if cell.is_some() {
-            return cell;
+        let slot = self.directory.road.slot(corner)?;
+        if let Some(cell) = self.directory.road.cell(slot) {
+            return Some(cell);
         }
-        let section = self.section(world, section);
+        let (segment, _) = self.sectioning.segment_and_index(slot.section);
+        let section = self.section(world, slot.section);
         let entity = world
             .spawn(RoadCell {
                 corner,
@@ -225,8 +217,10 @@ impl Placer<'_> {
                 defects: Default::default(),
             })
             .id();
-        if let Some(slot) = self.slot(corner) {
-            slot.cell = Some(entity);
+        if !self.directory.road.set_cell(corner, entity) {
+            // Only a grid of over four billion road cells runs out of cell numbers.
+            world.despawn(entity);
+            return None;
         }
         self.new_cells += 1;
         Some(entity)
@@ -266,7 +260,7 @@ impl Placer<'_> {
                 .chain(std::iter::once(1.0));
             for f in along {
                 let point = [a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1])];
-                if let Some(&Slot { section, .. }) = self.directory.road.slot(corner_at(point)) {
+                if let Some(Slot { section, .. }) = self.directory.road.slot(corner_at(point)) {
                     let section = self.section(world, section);
                     if !out[start..].contains(&section) {
                         out.push(section);
@@ -335,7 +329,12 @@ mod tests {
                 let point = [min[0] + fx * (max[0] - min[0]), min[1] + fy * (max[1] - min[1])];
                 let corner = corner_at(point);
                 let expected = grid.index().at(point);
-                prop_assert_eq!(placer.slot(corner).map(|s| s.segment), expected.map(|c| c.segment));
+                let segment = placer
+                    .directory
+                    .road
+                    .slot(corner)
+                    .map(|slot| sectioning.segment_and_index(slot.section).0);
+                prop_assert_eq!(segment, expected.map(|c| c.segment));
                 let snapped = grid
                     .index()
                     .at_or_near(point, snap_m)
