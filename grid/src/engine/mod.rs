@@ -178,7 +178,7 @@ impl Engine {
     /// Memory the engine holds from start-up whatever the records, bytes: the road map of every
     /// road cell.
     pub fn fixed_bytes(&self) -> usize {
-        self.world.resource::<Directory>().road.heap_bytes()
+        self.world.resource::<Directory>().road.fixed_bytes()
     }
 
     /// How many cells have entities (carry evidence).

@@ -1,11 +1,13 @@
-//! Every road cell of the grid by 8 m block, with its section worked out once at start-up, and its
-//! entity once it carries evidence.
+//! Every road cell of the grid by 8 m block, with its section worked out once at start-up; and the
+//! entities of the road cells that carry evidence.
 //!
 //! Placing a record is the hot path of the engine: an R-tree query and a walk along the segment's
 //! centreline for each new block cost more than all the rest of placement together. A block is
-//! instead one hash probe, and a cell one bit count in it and one read in a shared array of slots.
-//! The price is memory fixed at start-up (8 bytes a road cell, plus the blocks' table), not memory
-//! that grows with the records.
+//! instead one hash probe, and a cell one bit count in it and one read in a shared array.
+//! The price is memory fixed at start-up (4 bytes a road cell, plus the blocks' table), not memory
+//! that grows with the records. The entities of cells with evidence are kept apart, by corner: a
+//! table of the active cells stays small enough for the caches, where an entry per road cell would
+//! not, and a record on a known cell needs only that table.
 
 // bevy_platform's maps hash with foldhash and a fixed seed: fast, and the same on every run.
 use bevy_ecs::prelude::Entity;
@@ -18,34 +20,19 @@ use crate::road_grid::RoadGrid;
 /// Side of a block of corners, metres (a block's road cells fit the 64 bits of its mask).
 pub const BLOCK_M: i32 = 8;
 
-/// What the engine knows of one road cell: 8 bytes, since there are millions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Slot {
-    /// The cell's section number (`Sectioning`), which also tells its segment.
-    pub section: u32,
-    /// Where the cell's entity is in `RoadMap::cells`, or `Slot::NO_CELL` while it carries no
-    /// evidence.
-    cell: u32,
-}
-
-impl Slot {
-    /// The `cell` of a road cell without an entity.
-    const NO_CELL: u32 = u32::MAX;
-}
-
-/// A block that holds road cells: which of its corners are road cells', and where their slots
+/// A block that holds road cells: which of its corners are road cells', and where their sections
 /// start.
 #[derive(Debug, Clone, Copy)]
 struct Block {
     /// Bit `row * BLOCK_M + column` is set for each corner of the block that is a road cell's.
     road: u64,
-    /// Index in `RoadMap::slots` of the slot of the block's lowest road bit; the others follow in
+    /// Index in `RoadMap::sections` of the block's lowest road bit; the others follow in
     /// bit order.
     first: usize,
 }
 
 impl Block {
-    /// The position in the block's slots of a corner's slot, if the corner is a road cell's.
+    /// The position among the block's road cells of a corner, if the corner is a road cell's.
     fn rank(&self, bit: u32) -> Option<usize> {
         (self.road >> bit & 1 == 1).then(|| (self.road & ((1u64 << bit) - 1)).count_ones() as usize)
     }
@@ -56,17 +43,18 @@ impl Block {
 pub struct RoadMap {
     /// Blocks with at least one road cell.
     blocks: HashMap<(i32, i32), Block>,
-    /// The road cells' slots, block after block (blocks in the order the grid's index lists their
-    /// first cell, so that neighbours are near in memory).
-    slots: Vec<Slot>,
-    /// The entities of the road cells that carry evidence, in order of creation.
-    cells: Vec<Entity>,
+    /// The road cells' section numbers (`Sectioning`, which also tells a section's segment), block
+    /// after block (blocks in the order the grid's index lists their first cell, so that neighbours
+    /// are near in memory).
+    sections: Vec<u32>,
+    /// The entities of the road cells that carry evidence.
+    cells: HashMap<Corner, Entity>,
 }
 
 impl RoadMap {
     /// The map of every cell of a grid, each with the section `section_of` gives it.
     pub fn build(grid: &RoadGrid, section_of: impl Fn(&Cell) -> u32) -> RoadMap {
-        // Two passes over the cells: one to learn each block's road bits, one to fill the slots
+        // Two passes over the cells: one to learn each block's road bits, one to fill the sections
         // in place (no sorted copy of 15 million cells).
         let mut blocks: HashMap<(i32, i32), Block> = HashMap::default();
         let mut order = Vec::new();
@@ -88,59 +76,46 @@ impl RoadMap {
             entry.first = first;
             first += entry.road.count_ones() as usize;
         }
-        let mut slots = vec![
-            Slot {
-                section: 0,
-                cell: Slot::NO_CELL,
-            };
-            first
-        ];
+        let mut sections = vec![0; first];
         for cell in grid.index().iter() {
             let (block, bit) = block_and_bit((cell.easting, cell.northing));
             let entry = blocks[&block];
             if let Some(rank) = entry.rank(bit) {
-                slots[entry.first + rank].section = section_of(cell);
+                sections[entry.first + rank] = section_of(cell);
             }
         }
         RoadMap {
             blocks,
-            slots,
-            cells: Vec::new(),
+            sections,
+            cells: HashMap::default(),
         }
     }
 
-    /// The slot of the road cell at a corner, if it is one.
-    pub fn slot(&self, corner: Corner) -> Option<Slot> {
-        Some(self.slots[self.position(corner)?])
+    /// Whether a corner is a road cell's.
+    pub fn is_road(&self, corner: Corner) -> bool {
+        self.position(corner).is_some()
     }
 
-    /// The entity of a road cell, if it carries evidence.
-    pub fn cell(&self, slot: Slot) -> Option<Entity> {
-        (slot.cell != Slot::NO_CELL).then(|| self.cells[slot.cell as usize])
+    /// The section number of the road cell at a corner, if it is one.
+    pub fn section_at(&self, corner: Corner) -> Option<u32> {
+        Some(self.sections[self.position(corner)?])
     }
 
     /// The entity of the road cell at a corner, if it carries evidence.
     pub fn cell_at(&self, corner: Corner) -> Option<Entity> {
-        self.cell(self.slot(corner)?)
+        self.cells.get(&corner).copied()
     }
 
     /// Gives the road cell at a corner its entity; false if the corner is not a road cell's.
     pub fn set_cell(&mut self, corner: Corner, entity: Entity) -> bool {
-        let Some(position) = self.position(corner) else {
+        if !self.is_road(corner) {
             return false;
-        };
-        match u32::try_from(self.cells.len()) {
-            Ok(index) if index != Slot::NO_CELL => {
-                self.slots[position].cell = index;
-                self.cells.push(entity);
-                true
-            }
-            // More cells with evidence than a u32 counts: the grid would have to hold billions.
-            _ => false,
         }
+        self.cells.insert(corner, entity);
+        true
     }
 
-    /// The position in `slots` of the road cell at a corner, if it is one.
+    /// The position in `sections` of the road cell at a corner, if it is one.
     fn position(&self, corner: Corner) -> Option<usize> {
         let (block, bit) = block_and_bit(corner);
         let entry = self.blocks.get(&block)?;
@@ -156,15 +131,15 @@ impl RoadMap {
             .map(move |bit| (origin.0 + bit % BLOCK_M, origin.1 + bit / BLOCK_M))
     }
 
-    /// Every road cell's slot.
-    pub fn slots(&self) -> &[Slot] {
-        &self.slots
+    /// Every road cell's section number, in no particular order.
+    pub fn sections(&self) -> &[u32] {
+        &self.sections
     }
 
-    /// Memory the map holds, bytes (its slots and its blocks' table).
-    pub fn heap_bytes(&self) -> usize {
-        self.slots.capacity() * size_of::<Slot>()
-            + self.cells.capacity() * size_of::<Entity>()
+    /// Memory the map holds from start-up, bytes: its sections and its blocks' table (not the
+    /// table of cells with evidence, which grows with the records).
+    pub fn fixed_bytes(&self) -> usize {
+        self.sections.capacity() * size_of::<u32>()
             + self.blocks.capacity() * (size_of::<((i32, i32), Block)>() + 1)
     }
 }
@@ -188,16 +163,18 @@ mod tests {
     const NETWORK: &str = include_str!("../../tests/data/crossing_roads.geojson");
 
     #[test]
-    fn every_cell_has_its_own_slot_and_nothing_else_has_one() {
+    fn every_cell_has_its_own_section_and_nothing_else_has_one() {
         let network = RoadNetwork::from_geojson(NETWORK).unwrap();
         let grid = RoadGrid::build(&network, None, &|_| {}).unwrap();
         let map = RoadMap::build(&grid, |cell| cell.easting.rem_euclid(7) as u32);
-        assert_eq!(map.slots().len(), grid.cell_count());
+        assert_eq!(map.sections().len(), grid.cell_count());
         for cell in grid.index().iter() {
             let corner = (cell.easting, cell.northing);
-            let slot = map.slot(corner).expect("a road cell has a slot");
-            assert_eq!(map.cell(slot), None);
-            assert_eq!(slot.section, cell.easting.rem_euclid(7) as u32);
+            assert_eq!(
+                map.section_at(corner),
+                Some(cell.easting.rem_euclid(7) as u32)
+            );
+            assert_eq!(map.cell_at(corner), None);
             assert!(map.corners_in(block_of(corner)).any(|c| c == corner));
             for (dx, dy) in [(-1, 0), (1, 0), (0, -1), (0, 1)] {
                 let next = (corner.0 + dx, corner.1 + dy);
@@ -205,7 +182,7 @@ mod tests {
                     .index()
                     .at([f64::from(next.0) + 0.5, f64::from(next.1) + 0.5])
                     .is_some();
-                assert_eq!(map.slot(next).is_some(), on_road, "corner {next:?}");
+                assert_eq!(map.is_road(next), on_road, "corner {next:?}");
             }
         }
     }

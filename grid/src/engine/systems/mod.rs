@@ -69,8 +69,8 @@ pub fn survey(grid: &RoadGrid, rules: &Rules) -> (Sectioning, RoadMap) {
     });
     let total = segments.iter().map(|&(count, _)| count as usize).sum();
     let mut areas = vec![0; total];
-    for slot in road.slots() {
-        areas[slot.section as usize] += 1;
+    for &section in road.sections() {
+        areas[section as usize] += 1;
     }
     (Sectioning { first, areas }, road)
 }
@@ -138,8 +138,8 @@ mod tests {
         let grid = RoadGrid::build(&network, None, &|_| {}).unwrap();
         let (sectioning, road) = survey(&grid, &Rules::default());
         for cell in grid.index().iter() {
-            let slot = road.slot((cell.easting, cell.northing)).unwrap();
-            let (segment, index) = sectioning.segment_and_index(slot.section);
+            let section = road.section_at((cell.easting, cell.northing)).unwrap();
+            let (segment, index) = sectioning.segment_and_index(section);
             assert_eq!(segment, cell.segment);
             let length = grid.segments()[segment as usize].length_m();
             assert!(index < sections_of(&Rules::default(), length).0);

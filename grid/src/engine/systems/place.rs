@@ -6,7 +6,7 @@ use bevy_ecs::prelude::{Entity, Mut, World};
 use crate::cell::Cell;
 use crate::engine::pci::Grade;
 use crate::engine::record::Record;
-use crate::engine::road_map::{Slot, block_of};
+use crate::engine::road_map::block_of;
 use crate::engine::rules::Rules;
 use crate::engine::state::{
     Code, Directory, Queue, RoadCell, Section, Sectioning, Totals, corner_at,
@@ -124,7 +124,7 @@ struct Placer<'a> {
 impl Placer<'_> {
     /// Whether a corner is a road cell's.
     fn is_road(&self, corner: (i32, i32)) -> bool {
-        self.directory.road.slot(corner).is_some()
+        self.directory.road.is_road(corner)
     }
 
     /// The corner of the road cell at a point, or of the nearest one whose square is within
@@ -202,12 +202,12 @@ impl Placer<'_> {
     /// The entity of the road cell at a corner, created with its section's on first use; `None`
     /// off the road.
     fn cell(&mut self, world: &mut World, corner: (i32, i32)) -> Option<Entity> {
-        let slot = self.directory.road.slot(corner)?;
-        if let Some(cell) = self.directory.road.cell(slot) {
+        if let Some(cell) = self.directory.road.cell_at(corner) {
             return Some(cell);
         }
-        let (segment, _) = self.sectioning.segment_and_index(slot.section);
-        let section = self.section(world, slot.section);
+        let number = self.directory.road.section_at(corner)?;
+        let (segment, _) = self.sectioning.segment_and_index(number);
+        let section = self.section(world, number);
         let entity = world
             .spawn(RoadCell {
                 corner,
@@ -217,11 +217,7 @@ impl Placer<'_> {
                 defects: Default::default(),
             })
             .id();
-        if !self.directory.road.set_cell(corner, entity) {
-            // Only a grid of over four billion road cells runs out of cell numbers.
-            world.despawn(entity);
-            return None;
-        }
+        self.directory.road.set_cell(corner, entity);
         self.new_cells += 1;
         Some(entity)
     }
@@ -260,7 +256,7 @@ impl Placer<'_> {
                 .chain(std::iter::once(1.0));
             for f in along {
                 let point = [a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1])];
-                if let Some(Slot { section, .. }) = self.directory.road.slot(corner_at(point)) {
+                if let Some(section) = self.directory.road.section_at(corner_at(point)) {
                     let section = self.section(world, section);
                     if !out[start..].contains(&section) {
                         out.push(section);
@@ -332,8 +328,8 @@ mod tests {
                 let segment = placer
                     .directory
                     .road
-                    .slot(corner)
-                    .map(|slot| sectioning.segment_and_index(slot.section).0);
+                    .section_at(corner)
+                    .map(|section| sectioning.segment_and_index(section).0);
                 prop_assert_eq!(segment, expected.map(|c| c.segment));
                 let snapped = grid
                     .index()
