@@ -69,7 +69,7 @@ impl Engine {
     pub fn new(grid: Arc<RoadGrid>, rules: Rules, areas: Areas) -> Engine {
         let mut world = World::new();
         let (sectioning, road) = systems::survey(&grid, &rules);
-        let sections = vec![None; sectioning.areas.len()];
+        world.insert_resource(Directory::new(road, &sectioning));
         world.insert_resource(sectioning);
         world.insert_resource(Grid(grid));
         world.insert_resource(rules);
@@ -79,11 +79,7 @@ impl Engine {
         world.init_resource::<Outbox>();
         world.init_resource::<Clock>();
         world.init_resource::<Counters>();
-        world.insert_resource(Directory {
-            road,
-            sections,
-            ..Directory::default()
-        });
+
         world.init_resource::<Dirty>();
         world.init_resource::<Totals>();
         let mut schedule = Schedule::default();
@@ -141,6 +137,7 @@ impl Engine {
         let code = self
             .world
             .resource::<Directory>()
+            .road
             .cell_at(corner)
             .and_then(|entity| self.world.get::<RoadCell>(entity))
             .map_or(Code::Green, |cell| cell.code);

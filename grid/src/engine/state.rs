@@ -348,9 +348,13 @@ pub struct Directory {
 }
 
 impl Directory {
-    /// The entity of the cell at a corner, if it carries evidence.
-    pub fn cell_at(&self, corner: (i32, i32)) -> Option<Entity> {
-        self.road.cell_at(corner)
+    /// The look-ups of a world over a road map, with a place for every section's entity.
+    pub fn new(road: RoadMap, sectioning: &Sectioning) -> Directory {
+        Directory {
+            road,
+            sections: vec![None; sectioning.areas.len()],
+            ..Directory::default()
+        }
     }
 }
 
