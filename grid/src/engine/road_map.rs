@@ -5,9 +5,9 @@
 //! centreline for each new block cost more than all the rest of placement together. A block is
 //! instead one hash probe, and a cell one bit count in it and one read in a shared array.
 //! The price is memory fixed at start-up (4 bytes a road cell, plus the blocks' table), not memory
-//! that grows with the records. The entities of cells with evidence are kept apart, by corner: a
-//! table of the active cells stays small enough for the caches, where an entry per road cell would
-//! not, and a record on a known cell needs only that table.
+//! that grows with the records. The entities of cells with evidence are kept apart, in a table of
+//! 64 slots for each block that has any: a record on a known cell finds its entity through the
+//! block it has just looked up (one more load), not through a second hash table.
 
 // bevy_platform's maps hash with foldhash and a fixed seed: fast, and the same on every run.
 use bevy_ecs::prelude::Entity;
@@ -20,16 +20,22 @@ use crate::road_grid::RoadGrid;
 /// Side of a block of corners, metres (a block's road cells fit the 64 bits of its mask).
 pub const BLOCK_M: i32 = 8;
 
-/// A block that holds road cells: which of its corners are road cells', and where their sections
-/// start.
+/// A block that holds road cells: which of its corners are road cells', where their sections
+/// start, and where the entities of its cells with evidence are.
 #[derive(Debug, Clone, Copy)]
 struct Block {
     /// Bit `row * BLOCK_M + column` is set for each corner of the block that is a road cell's.
     road: u64,
     /// Index in `RoadMap::sections` of the block's lowest road bit; the others follow in
-    /// bit order.
-    first: usize,
+    /// bit order. (A grid has fewer than 2³² cells: section numbers are `u32` too.)
+    first: u32,
+    /// 1 + the index in `RoadMap::cells` of the block's entity slots; 0 while none of its cells
+    /// carries evidence.
+    cells: u32,
 }
+
+/// The entities of a block's cells that carry evidence, by bit.
+type Slots = [Option<Entity>; 64];
 
 impl Block {
     /// The position among the block's road cells of a corner, if the corner is a road cell's.
@@ -47,8 +53,8 @@ pub struct RoadMap {
     /// after block (blocks in the order the grid's index lists their first cell, so that neighbours
     /// are near in memory).
     sections: Vec<u32>,
-    /// The entities of the road cells that carry evidence.
-    cells: HashMap<Corner, Entity>,
+    /// The entities of the road cells that carry evidence, by block (`Block::cells`).
+    cells: Vec<Slots>,
 }
 
 impl RoadMap {
@@ -64,7 +70,11 @@ impl RoadMap {
                 .entry(block)
                 .or_insert_with(|| {
                     order.push(block);
-                    Block { road: 0, first: 0 }
+                    Block {
+                        road: 0,
+                        first: 0,
+                        cells: 0,
+                    }
                 })
                 .road |= 1 << bit;
         }
@@ -74,20 +84,20 @@ impl RoadMap {
                 .get_mut(block)
                 .expect("every listed block is in the map");
             entry.first = first;
-            first += entry.road.count_ones() as usize;
+            first += entry.road.count_ones();
         }
-        let mut sections = vec![0; first];
+        let mut sections = vec![0; first as usize];
         for cell in grid.index().iter() {
             let (block, bit) = block_and_bit((cell.easting, cell.northing));
             let entry = blocks[&block];
             if let Some(rank) = entry.rank(bit) {
-                sections[entry.first + rank] = section_of(cell);
+                sections[entry.first as usize + rank] = section_of(cell);
             }
         }
         RoadMap {
             blocks,
             sections,
-            cells: HashMap::default(),
+            cells: Vec::new(),
         }
     }
 
@@ -103,15 +113,27 @@ impl RoadMap {
 
     /// The entity of the road cell at a corner, if it carries evidence.
     pub fn cell_at(&self, corner: Corner) -> Option<Entity> {
-        self.cells.get(&corner).copied()
+        let (block, bit) = block_and_bit(corner);
+        let entry = self.blocks.get(&block)?;
+        let slots = self.cells.get((entry.cells as usize).checked_sub(1)?)?;
+        slots[bit as usize]
     }
 
     /// Gives the road cell at a corner its entity; false if the corner is not a road cell's.
     pub fn set_cell(&mut self, corner: Corner, entity: Entity) -> bool {
-        if !self.is_road(corner) {
+        let (block, bit) = block_and_bit(corner);
+        let Some(entry) = self.blocks.get_mut(&block) else {
+            return false;
+        };
+        if entry.rank(bit).is_none() {
             return false;
         }
-        self.cells.insert(corner, entity);
+        if entry.cells == 0 {
+            self.cells.push([None; 64]);
+            // Fewer blocks than road cells, and those fit a u32 (`first`).
+            entry.cells = self.cells.len() as u32;
+        }
+        self.cells[entry.cells as usize - 1][bit as usize] = Some(entity);
         true
     }
 
@@ -119,7 +141,7 @@ impl RoadMap {
     fn position(&self, corner: Corner) -> Option<usize> {
         let (block, bit) = block_and_bit(corner);
         let entry = self.blocks.get(&block)?;
-        Some(entry.first + entry.rank(bit)?)
+        Some(entry.first as usize + entry.rank(bit)?)
     }
 
     /// The road cells' corners in a block (as `block_of` numbers them), in bit order.
