@@ -119,12 +119,22 @@ pub fn centre_of(corner: Corner) -> [f64; 2] {
     [f64::from(corner.0) + 0.5, f64::from(corner.1) + 0.5]
 }
 
+/// `x.floor() as i32`, without the call: on the x86-64 baseline (no SSE4.1) `f64::floor` is a
+/// function in software, and the engine floors every point several times.
+pub fn floor_i32(x: f64) -> i32 {
+    let truncated = x as i32;
+    truncated.saturating_sub(i32::from(f64::from(truncated) > x))
+}
+
+/// `x.ceil() as i32`, without the call (see `floor_i32`).
+pub fn ceil_i32(x: f64) -> i32 {
+    let truncated = x as i32;
+    truncated.saturating_add(i32::from(f64::from(truncated) < x))
+}
+
 /// The square of side `side_m` of the plane that holds a point, numbered from the origin.
 pub fn square_of(point: [f64; 2], side_m: f64) -> (i32, i32) {
-    (
-        (point[0] / side_m).floor() as i32,
-        (point[1] / side_m).floor() as i32,
-    )
+    (floor_i32(point[0] / side_m), floor_i32(point[1] / side_m))
 }
 
 /// The corner of the cell that holds a plane point.
@@ -158,17 +168,18 @@ pub struct Evidence {
 
 /// A defect: evidence fused over one or more cells, and its lifecycle.
 ///
-/// Laid out by hand: what fusing one more piece of evidence reads and writes (the first eight
-/// fields) fills the first 64-byte line, and rows start on a line, so that evidence on a known
+/// Laid out by hand: what fusing one more piece of evidence reads and writes (the fields up to
+/// `home`) fills the first 64-byte line, and rows start on a line, so that evidence on a known
 /// defect waits for one load from memory instead of three.
 #[derive(Debug, Component)]
 #[repr(C, align(64))]
 pub struct Defect {
     /// All evidence, oldest first.
     pub evidence: Vec<Evidence>,
-    /// The cells it covers (entities with `RoadCell`). Inline for a small defect, so that evidence
-    /// on a cell it already covers needs no look at the cell.
-    pub cells: SmallVec<[Entity; 2]>,
+    /// Which cells of the 8 × 8 m window around `home` it covers, a bit each (`Defect::near_bit`):
+    /// whether evidence on a cell adds the cell to the defect is answered here, in the row's first
+    /// line, rather than by a search of `cells`, which for a big defect is a load from memory.
+    pub near: u64,
     /// Public id, in order of creation.
     pub id: u64,
     /// Patrol passes without a detection since the last detection.
@@ -181,6 +192,10 @@ pub struct Defect {
     pub status: Status,
     /// Patrols have passed it enough times without seeing it.
     pub possibly_repaired: bool,
+    /// The cell of `point`: the centre of the `near` window.
+    pub home: Corner,
+    /// The cells it covers (entities with `RoadCell`). Inline for a small defect.
+    pub cells: SmallVec<[Entity; 2]>,
     /// Where it was first seen, on the grid's plane (fusion compares against this).
     pub point: [f64; 2],
     /// How many of its cells lie in each section it touches.
@@ -195,6 +210,33 @@ pub struct Defect {
     pub repaired_t: Option<f64>,
     /// The maintenance unit it was dispatched to.
     pub unit: Option<String>,
+}
+
+impl Defect {
+    /// The bit of `near` for a cell, if the cell lies in the window around `home`.
+    pub fn near_bit(&self, corner: Corner) -> Option<u64> {
+        let (dx, dy) = (
+            corner.0.wrapping_sub(self.home.0),
+            corner.1.wrapping_sub(self.home.1),
+        );
+        ((-4..4).contains(&dx) && (-4..4).contains(&dy)).then(|| 1u64 << ((dx + 4) * 8 + (dy + 4)))
+    }
+
+    /// Whether the defect covers a cell, given by its corner and entity.
+    pub fn covers(&self, corner: Corner, cell: Entity) -> bool {
+        match self.near_bit(corner) {
+            Some(bit) => self.near & bit != 0,
+            None => self.cells.contains(&cell),
+        }
+    }
+
+    /// Adds a cell that it does not cover yet.
+    pub fn add_cell(&mut self, corner: Corner, cell: Entity) {
+        if let Some(bit) = self.near_bit(corner) {
+            self.near |= bit;
+        }
+        self.cells.push(cell);
+    }
 }
 
 /// A road section: up to `section_length_m` of one segment, graded by PCI.
@@ -283,6 +325,8 @@ pub struct Queue {
     pub points: Vec<[f64; 2]>,
     /// Cells of the tick's records.
     pub cells: Vec<Entity>,
+    /// The corners of `cells`, at the same index.
+    pub corners: Vec<Corner>,
     /// Sections of the tick's passes.
     pub sections: Vec<Entity>,
 }
@@ -294,6 +338,7 @@ impl Queue {
         self.work.clear();
         self.points.clear();
         self.cells.clear();
+        self.corners.clear();
         self.sections.clear();
     }
 }
@@ -366,6 +411,8 @@ pub struct Sectioning {
     pub first: Vec<u32>,
     /// Per section number: its surface (its cells), m².
     pub areas: Vec<u32>,
+    /// Per section number: its segment (what `segment_and_index` finds by search, in one load).
+    pub segments: Vec<u32>,
 }
 
 impl Sectioning {
@@ -430,8 +477,56 @@ mod tests {
     use super::*;
 
     #[test]
+    fn floor_and_ceil_agree_with_the_standard_ones() {
+        let mut values = vec![
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.0,
+            -1.0,
+            2.999_999_999,
+            -2.000_000_001,
+            f64::from(i32::MAX),
+            f64::from(i32::MIN),
+            f64::from(i32::MIN) - 0.5,
+            f64::from(i32::MAX) + 0.5,
+            1e20,
+            -1e20,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            f64::MIN_POSITIVE,
+            -f64::MIN_POSITIVE,
+        ];
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..10_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            values.push((state >> 11) as f64 / (1u64 << 53) as f64 * 2e6 - 1e6);
+        }
+        for x in values {
+            assert_eq!(floor_i32(x), x.floor() as i32, "floor {x}");
+            assert_eq!(ceil_i32(x), x.ceil() as i32, "ceil {x}");
+        }
+    }
+
+    #[test]
     fn what_fusion_touches_of_a_defect_fills_its_first_cache_line() {
-        assert_eq!(std::mem::offset_of!(Defect, point), 64);
+        use std::mem::offset_of;
+        let hot_end = [
+            offset_of!(Defect, evidence) + size_of::<Vec<Evidence>>(),
+            offset_of!(Defect, near) + 8,
+            offset_of!(Defect, id) + 8,
+            offset_of!(Defect, misses) + 4,
+            offset_of!(Defect, kind) + 1,
+            offset_of!(Defect, severity) + 1,
+            offset_of!(Defect, status) + 1,
+            offset_of!(Defect, possibly_repaired) + 1,
+            offset_of!(Defect, home) + 8,
+        ];
+        assert!(hot_end.iter().all(|&end| end <= 64), "{hot_end:?}");
         assert_eq!(std::mem::align_of::<Defect>(), 64);
     }
 }

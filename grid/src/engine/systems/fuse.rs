@@ -8,8 +8,8 @@ use crate::defect::DefectKind;
 use crate::engine::record::{Observation, Record};
 use crate::engine::rules::Rules;
 use crate::engine::state::{
-    Candidate, CellDefect, Counters, Defect, Directory, Dirty, Evidence, Queue, RoadCell, Section,
-    Status, bucket_of, centre_of, tile_of,
+    Candidate, CellDefect, Corner, Counters, Defect, Directory, Dirty, Evidence, Queue, RoadCell,
+    Section, Status, bucket_of, centre_of, corner_at, tile_of,
 };
 use crate::engine::systems::lifecycle::{act, pass_over};
 use crate::engine::systems::{defect_change, distance, push_change};
@@ -26,13 +26,17 @@ pub fn fuse_evidence(world: &mut World) {
             work,
             points,
             cells,
+            corners,
             sections,
         } = &queue;
         for (id, (record, work)) in (*first_id..).zip(records.iter().zip(work)) {
             if work.refused {
                 continue;
             }
-            let cells = &cells[work.cells.clone()];
+            let placed = Placed {
+                cells: &cells[work.cells.clone()],
+                corners: &corners[work.cells.clone()],
+            };
             let device = work.device.unwrap_or(Entity::PLACEHOLDER);
             match record {
                 Record::Observation(observation) => fuse(
@@ -46,7 +50,7 @@ pub fn fuse_evidence(world: &mut World) {
                         point: points[work.points.start],
                         observation,
                     },
-                    cells,
+                    placed,
                 ),
                 Record::Action(action) => {
                     let point = points[work.points.clone()].first().copied();
@@ -69,6 +73,13 @@ pub fn fuse_evidence(world: &mut World) {
     *world.resource_mut::<Queue>() = queue;
 }
 
+/// The cells an observation lies on: entities and their corners, at the same index.
+#[derive(Clone, Copy)]
+struct Placed<'a> {
+    cells: &'a [Entity],
+    corners: &'a [Corner],
+}
+
 /// An accepted, placed observation.
 struct Fusing<'a> {
     id: u64,
@@ -83,7 +94,7 @@ fn fuse(
     dirty: &mut Dirty,
     rules: &Rules,
     fusing: Fusing<'_>,
-    cells: &[Entity],
+    placed: Placed<'_>,
 ) {
     let Fusing {
         id,
@@ -92,7 +103,7 @@ fn fuse(
         observation,
     } = fusing;
     let target = match &observation.outline {
-        Some(_) => defect_on_cells(world, observation.kind, cells),
+        Some(_) => defect_on_cells(world, observation.kind, placed.cells),
         None => nearest_defect(
             directory,
             observation.kind,
@@ -128,6 +139,8 @@ fn fuse(
                     misses: 0,
                     point,
                     cells: Default::default(),
+                    near: 0,
+                    home: corner_at(point),
                     sections: Vec::new(),
                     evidence: Vec::new(),
                     epoch_t: observation.t,
@@ -184,7 +197,7 @@ fn fuse(
         id,
         kind: observation.kind,
     };
-    attach_cells(world, directory, listed, cells, &mut dirty.cells);
+    attach_cells(world, directory, listed, placed, &mut dirty.cells);
     // Only defects that count make codes and grades: a new or reopened defect is pending, and
     // evidence alone changes nothing. A counted defect that got worse changes all its cells; one
     // that grew, the new ones.
@@ -204,16 +217,16 @@ fn attach_cells(
     world: &mut World,
     directory: &mut Directory,
     defect: CellDefect,
-    cells: &[Entity],
+    placed: Placed<'_>,
     new: &mut Vec<Entity>,
 ) {
-    for &cell in cells {
+    for (&cell, &corner) in placed.cells.iter().zip(placed.corners) {
         // A defect's cells and the cells' defects are written together, here (only a rejected
-        // defect, which takes no evidence, leaves its cells), so the defect's own list says
-        // whether the cell is new to it.
+        // defect, which takes no evidence, leaves its cells), so the defect itself says whether
+        // the cell is new to it.
         if world
             .get::<Defect>(defect.entity)
-            .is_some_and(|state| state.cells.contains(&cell))
+            .is_some_and(|state| state.covers(corner, cell))
         {
             continue;
         }
@@ -231,7 +244,7 @@ fn attach_cells(
             .or_default()
             .push((corner, defect.entity));
         if let Some(mut state) = world.get_mut::<Defect>(defect.entity) {
-            state.cells.push(cell);
+            state.add_cell(corner, cell);
             match state.sections.iter_mut().find(|(s, _)| *s == section) {
                 Some((_, count)) => *count += 1,
                 None => state.sections.push((section, 1)),

@@ -72,7 +72,17 @@ pub fn survey(grid: &RoadGrid, rules: &Rules) -> (Sectioning, RoadMap) {
     for &section in road.sections() {
         areas[section as usize] += 1;
     }
-    (Sectioning { first, areas }, road)
+    let segments = segments
+        .iter()
+        .enumerate()
+        .flat_map(|(segment, &(count, _))| std::iter::repeat_n(segment as u32, count as usize))
+        .collect();
+    let sectioning = Sectioning {
+        first,
+        areas,
+        segments,
+    };
+    (sectioning, road)
 }
 
 /// Refuses a record: no evidence, no points; the reason goes out as a change.
@@ -141,6 +151,7 @@ mod tests {
             let section = road.section_at((cell.easting, cell.northing)).unwrap();
             let (segment, index) = sectioning.segment_and_index(section);
             assert_eq!(segment, cell.segment);
+            assert_eq!(sectioning.segments[section as usize], segment);
             let length = grid.segments()[segment as usize].length_m();
             assert!(index < sections_of(&Rules::default(), length).0);
         }

@@ -9,7 +9,7 @@ use crate::engine::record::Record;
 use crate::engine::road_map::block_of;
 use crate::engine::rules::Rules;
 use crate::engine::state::{
-    Code, Directory, Queue, RoadCell, Section, Sectioning, Totals, corner_at,
+    Code, Directory, Queue, RoadCell, Section, Sectioning, Totals, ceil_i32, corner_at, floor_i32,
 };
 use crate::engine::systems::{distance, refuse};
 use crate::raster::rasterise_polygon;
@@ -51,6 +51,7 @@ pub fn place_observations(world: &mut World) {
             work,
             points,
             cells,
+            corners: cell_corners,
             sections,
         } = &mut queue;
         let mut corners = Vec::new();
@@ -80,6 +81,7 @@ pub fn place_observations(world: &mut World) {
                     for &corner in &corners {
                         if let Some(cell) = placer.cell(world, corner) {
                             cells.push(cell);
+                            cell_corners.push(corner);
                         }
                     }
                     work.cells = start..cells.len();
@@ -138,13 +140,10 @@ impl Placer<'_> {
         let snap_m = snap_m.max(0.0);
         // Squares within snap_m of the point have corners in [point - snap_m - 1, point + snap_m].
         let min = (
-            (point[0] - snap_m - 1.0).ceil() as i32,
-            (point[1] - snap_m - 1.0).ceil() as i32,
+            ceil_i32(point[0] - snap_m - 1.0),
+            ceil_i32(point[1] - snap_m - 1.0),
         );
-        let max = (
-            (point[0] + snap_m).floor() as i32,
-            (point[1] + snap_m).floor() as i32,
-        );
+        let max = (floor_i32(point[0] + snap_m), floor_i32(point[1] + snap_m));
         let (low, high) = (block_of(min), block_of(max));
         let mut best: Option<(f64, i32, i32)> = None;
         for bx in low.0..=high.0 {
@@ -206,7 +205,7 @@ impl Placer<'_> {
             return Some(cell);
         }
         let number = self.directory.road.section_at(corner)?;
-        let (segment, _) = self.sectioning.segment_and_index(number);
+        let segment = self.sectioning.segments[number as usize];
         let section = self.section(world, number);
         let entity = world
             .spawn(RoadCell {
