@@ -2,6 +2,7 @@
 //! state changed in the tick and the cells that counted defects grew onto, each change with the rules version and the evidence behind it.
 
 use bevy_ecs::prelude::{Entity, Query, Res, ResMut};
+use smallvec::SmallVec;
 
 use crate::cell::CellKey;
 use crate::engine::change::Change;
@@ -36,7 +37,7 @@ pub fn set_cell_codes(
         let Ok(mut road_cell) = cells.get_mut(cell) else {
             continue;
         };
-        let counted: Vec<&Defect> = road_cell
+        let counted: SmallVec<[&Defect; 4]> = road_cell
             .defects
             .iter()
             .filter_map(|d| defects.get(d.entity).ok())

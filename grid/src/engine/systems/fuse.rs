@@ -3,6 +3,7 @@
 //! record order.
 
 use bevy_ecs::prelude::{Entity, Mut, World};
+use smallvec::SmallVec;
 
 use crate::defect::DefectKind;
 use crate::engine::record::{Observation, Record};
@@ -163,11 +164,18 @@ fn fuse(
             entity
         }
     };
-    // Reopen a repaired or closed defect that is seen again.
+    // Reopen a repaired or closed defect that is seen again. The cells new to the defect are
+    // found while its row is at hand: most evidence lands on cells it covers already.
+    let mut fresh: SmallVec<[(Entity, Corner); 2]> = SmallVec::new();
     let (reopened, worse, status, id) = {
         let Some(mut state) = world.get_mut::<Defect>(defect) else {
             return;
         };
+        for (&cell, &corner) in placed.cells.iter().zip(placed.corners) {
+            if !state.covers(corner, cell) && !fresh.iter().any(|&(c, _)| c == cell) {
+                fresh.push((cell, corner));
+            }
+        }
         let mut reopened = None;
         if matches!(state.status, Status::Repaired | Status::Verified) {
             state.status = Status::Pending;
@@ -197,7 +205,7 @@ fn fuse(
         id,
         kind: observation.kind,
     };
-    attach_cells(world, directory, listed, placed, &mut dirty.cells);
+    attach_cells(world, directory, listed, &fresh, &mut dirty.cells);
     // Only defects that count make codes and grades: a new or reopened defect is pending, and
     // evidence alone changes nothing. A counted defect that got worse changes all its cells; one
     // that grew, the new ones.
@@ -211,31 +219,25 @@ fn fuse(
     }
 }
 
-/// Adds cells to a defect, and the defect to the cells, their sections and the pass tiles; the
-/// cells that were new to it go to `new`.
+/// Adds cells that a defect does not cover yet to it, and the defect to the cells, their sections
+/// and the pass tiles; the cells go to `new`.
+///
+/// A defect's cells and the cells' defects are written together, here (only a rejected defect,
+/// which takes no evidence, leaves its cells), so the defect itself says which cells are new to it.
 fn attach_cells(
     world: &mut World,
     directory: &mut Directory,
     defect: CellDefect,
-    placed: Placed<'_>,
+    fresh: &[(Entity, Corner)],
     new: &mut Vec<Entity>,
 ) {
-    for (&cell, &corner) in placed.cells.iter().zip(placed.corners) {
-        // A defect's cells and the cells' defects are written together, here (only a rejected
-        // defect, which takes no evidence, leaves its cells), so the defect itself says whether
-        // the cell is new to it.
-        if world
-            .get::<Defect>(defect.entity)
-            .is_some_and(|state| state.covers(corner, cell))
-        {
-            continue;
-        }
-        let (section, corner) = {
+    for &(cell, corner) in fresh {
+        let section = {
             let Some(mut road_cell) = world.get_mut::<RoadCell>(cell) else {
                 continue;
             };
             road_cell.defects.push(defect);
-            (road_cell.section, road_cell.corner)
+            road_cell.section
         };
         new.push(cell);
         directory
