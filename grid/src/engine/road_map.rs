@@ -37,6 +37,15 @@ struct Block {
 /// The entities of a block's cells that carry evidence, by bit.
 type Slots = [Option<Entity>; 64];
 
+/// What the map knows of a road cell: its entity once it carries evidence, else its section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    /// The cell's entity.
+    Entity(Entity),
+    /// The cell has no entity yet; it lies in this section (`Sectioning` number).
+    Section(u32),
+}
+
 impl Block {
     /// The position among the block's road cells of a corner, if the corner is a road cell's.
     fn rank(&self, bit: u32) -> Option<usize> {
@@ -101,14 +110,24 @@ impl RoadMap {
         }
     }
 
-    /// Whether a corner is a road cell's.
-    pub fn is_road(&self, corner: Corner) -> bool {
-        self.position(corner).is_some()
-    }
-
     /// The section number of the road cell at a corner, if it is one.
     pub fn section_at(&self, corner: Corner) -> Option<u32> {
         Some(self.sections[self.position(corner)?])
+    }
+
+    /// The road cell at a corner, if it is one: its entity, or its section while it has none (one
+    /// probe of the block table answers both).
+    pub fn lookup(&self, corner: Corner) -> Option<Lookup> {
+        let (block, bit) = block_and_bit(corner);
+        let entry = self.blocks.get(&block)?;
+        let rank = entry.rank(bit)?;
+        let entity = (entry.cells as usize)
+            .checked_sub(1)
+            .and_then(|slots| self.cells.get(slots)?[bit as usize]);
+        Some(match entity {
+            Some(entity) => Lookup::Entity(entity),
+            None => Lookup::Section(self.sections[entry.first as usize + rank]),
+        })
     }
 
     /// The entity of the road cell at a corner, if it carries evidence.
@@ -197,6 +216,10 @@ mod tests {
                 Some(cell.easting.rem_euclid(7) as u32)
             );
             assert_eq!(map.cell_at(corner), None);
+            assert_eq!(
+                map.lookup(corner),
+                Some(Lookup::Section(cell.easting.rem_euclid(7) as u32))
+            );
             assert!(map.corners_in(block_of(corner)).any(|c| c == corner));
             for (dx, dy) in [(-1, 0), (1, 0), (0, -1), (0, 1)] {
                 let next = (corner.0 + dx, corner.1 + dy);
@@ -204,7 +227,7 @@ mod tests {
                     .index()
                     .at([f64::from(next.0) + 0.5, f64::from(next.1) + 0.5])
                     .is_some();
-                assert_eq!(map.is_road(next), on_road, "corner {next:?}");
+                assert_eq!(map.lookup(next).is_some(), on_road, "corner {next:?}");
             }
         }
     }
@@ -224,10 +247,12 @@ mod tests {
             let entity = Entity::from_raw_u32(i as u32 + 1).unwrap();
             assert!(map.set_cell(corner, entity));
             assert_eq!(map.cell_at(corner), Some(entity));
+            assert_eq!(map.lookup(corner), Some(Lookup::Entity(entity)));
         }
         assert_eq!(map.cell_at(cells[0]), Entity::from_raw_u32(1));
         let off_road = (i32::MIN / 2, i32::MIN / 2);
         assert!(!map.set_cell(off_road, Entity::PLACEHOLDER));
         assert_eq!(map.cell_at(off_road), None);
+        assert_eq!(map.lookup(off_road), None);
     }
 }

@@ -6,10 +6,11 @@ use bevy_ecs::prelude::{Entity, Mut, World};
 use crate::cell::Cell;
 use crate::engine::pci::Grade;
 use crate::engine::record::Record;
-use crate::engine::road_map::block_of;
+use crate::engine::road_map::{Lookup, block_of};
 use crate::engine::rules::Rules;
 use crate::engine::state::{
-    Code, Directory, Queue, RoadCell, Section, Sectioning, Totals, ceil_i32, corner_at, floor_i32,
+    Code, Corner, Directory, Queue, RoadCell, Section, Sectioning, Totals, ceil_i32, corner_at,
+    floor_i32,
 };
 use crate::engine::systems::{distance, refuse};
 use crate::raster::rasterise_polygon;
@@ -67,7 +68,7 @@ pub fn place_observations(world: &mut World) {
                         Some(_) => placer.outline(&points[1..], &mut corners),
                         None => placer
                             .snap(points[0], rules.fusion.snap_m)
-                            .map(|corner| corners.push(corner))
+                            .map(|found| corners.push(found))
                             .ok_or_else(|| {
                                 format!("no road cell within {} m", rules.fusion.snap_m)
                             }),
@@ -78,11 +79,9 @@ pub fn place_observations(world: &mut World) {
                         continue;
                     }
                     let start = cells.len();
-                    for &corner in &corners {
-                        if let Some(cell) = placer.cell(world, corner) {
-                            cells.push(cell);
-                            cell_corners.push(corner);
-                        }
+                    for &(corner, found) in &corners {
+                        cells.push(placer.cell(world, corner, found));
+                        cell_corners.push(corner);
                     }
                     work.cells = start..cells.len();
                     evidence += 1;
@@ -124,18 +123,13 @@ struct Placer<'a> {
 }
 
 impl Placer<'_> {
-    /// Whether a corner is a road cell's.
-    fn is_road(&self, corner: (i32, i32)) -> bool {
-        self.directory.road.is_road(corner)
-    }
-
     /// The corner of the road cell at a point, or of the nearest one whose square is within
     /// `snap_m` (ties to the lowest corner): the answer of `CellIndex::at_or_near`, from the
-    /// remembered blocks.
-    fn snap(&mut self, point: [f64; 2], snap_m: f64) -> Option<(i32, i32)> {
+    /// remembered blocks; with what the road map knows of the cell.
+    fn snap(&mut self, point: [f64; 2], snap_m: f64) -> Option<(Corner, Lookup)> {
         let corner = corner_at(point);
-        if self.is_road(corner) {
-            return Some(corner);
+        if let Some(found) = self.directory.road.lookup(corner) {
+            return Some((corner, found));
         }
         let snap_m = snap_m.max(0.0);
         // Squares within snap_m of the point have corners in [point - snap_m - 1, point + snap_m].
@@ -156,11 +150,17 @@ impl Placer<'_> {
                 }
             }
         }
-        best.map(|(_, northing, easting)| (easting, northing))
+        let (_, northing, easting) = best?;
+        let corner = (easting, northing);
+        Some((corner, self.directory.road.lookup(corner)?))
     }
 
     /// The road cells under an outline (a ring on the plane), into `corners`.
-    fn outline(&mut self, ring: &[[f64; 2]], corners: &mut Vec<(i32, i32)>) -> Result<(), String> {
+    fn outline(
+        &mut self,
+        ring: &[[f64; 2]],
+        corners: &mut Vec<(Corner, Lookup)>,
+    ) -> Result<(), String> {
         let (mut min, mut max) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
         for p in ring {
             min = [min[0].min(p[0]), min[1].min(p[1])];
@@ -188,8 +188,8 @@ impl Placer<'_> {
             ));
         }
         for corner in covered {
-            if self.is_road(corner) {
-                corners.push(corner);
+            if let Some(found) = self.directory.road.lookup(corner) {
+                corners.push((corner, found));
             }
         }
         if corners.is_empty() {
@@ -198,13 +198,12 @@ impl Placer<'_> {
         Ok(())
     }
 
-    /// The entity of the road cell at a corner, created with its section's on first use; `None`
-    /// off the road.
-    fn cell(&mut self, world: &mut World, corner: (i32, i32)) -> Option<Entity> {
-        if let Some(cell) = self.directory.road.cell_at(corner) {
-            return Some(cell);
-        }
-        let number = self.directory.road.section_at(corner)?;
+    /// The entity of a road cell, created with its section's on first use.
+    fn cell(&mut self, world: &mut World, corner: Corner, found: Lookup) -> Entity {
+        let number = match found {
+            Lookup::Entity(cell) => return cell,
+            Lookup::Section(number) => number,
+        };
         let segment = self.sectioning.segments[number as usize];
         let section = self.section(world, number);
         let entity = world
@@ -218,7 +217,7 @@ impl Placer<'_> {
             .id();
         self.directory.road.set_cell(corner, entity);
         self.new_cells += 1;
-        Some(entity)
+        entity
     }
 
     /// The entity of a section, by number, created on first use.
@@ -334,7 +333,7 @@ mod tests {
                     .index()
                     .at_or_near(point, snap_m)
                     .map(|(cell, _)| (cell.easting, cell.northing));
-                prop_assert_eq!(placer.snap(point, snap_m), snapped);
+                prop_assert_eq!(placer.snap(point, snap_m).map(|(corner, _)| corner), snapped);
             }
         }
     }
