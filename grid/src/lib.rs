@@ -11,6 +11,7 @@ pub mod engine;
 mod gcj02;
 mod index;
 mod network;
+mod plane_fit;
 #[cfg(test)]
 mod proj_agreement;
 mod raster;
@@ -25,5 +26,6 @@ pub use index::{CellIndex, CellTreeParams, MAX_QUERY_RADIUS_M, Rect};
 pub use network::{
     BoundingBox, FeatureProblem, LANE_WIDTH_M, NetworkError, RoadClass, RoadNetwork, Segment,
 };
+pub use plane_fit::PlaneFit;
 pub use raster::{Capsule, rasterise_polygon, rasterise_surfaces};
 pub use road_grid::{BuildStep, GridError, GridSegment, Located, RoadGrid};
