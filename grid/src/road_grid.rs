@@ -5,6 +5,7 @@ use crate::cell::{Cell, CellKey};
 use crate::coord::{Projection, Utm, UtmZone, Wgs84};
 use crate::index::{CellIndex, Rect};
 use crate::network::{BoundingBox, RoadClass, RoadNetwork};
+use crate::plane_fit::PlaneFit;
 use crate::raster::{Capsule, along_piece, distance_2, distance_2_to_piece, rasterise_surfaces};
 
 /// MGRS (and so every cell id) needs eastings within 100–900 km of its zone's plane.
@@ -12,6 +13,11 @@ const MGRS_EASTING_RANGE: std::ops::RangeInclusive<f64> = 100_000.0..=900_000.0;
 
 /// How far `locate` looks for the nearest road cell to explain a miss, metres.
 const EXPLAIN_MISS_WITHIN_M: f64 = 1_000.0;
+
+/// How far beyond the network's extent the projection's polynomial fit reaches, degrees: about
+/// 2.2 km north–south and 1.9 km east–west at Hangzhou, so that positions from just off the roads
+/// (snapped by a tolerance, or a phone's poor fix) still take the fast path.
+const PLANE_FIT_MARGIN_DEG: f64 = 0.02;
 
 /// A step of building a grid, for progress reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,6 +120,9 @@ impl Located<'_> {
 /// Every 1 m² cell of a network's road surface, indexed for queries.
 pub struct RoadGrid {
     projection: Projection,
+    /// The projection as a polynomial over the network's extent and a margin; `None` when no
+    /// polynomial meets its bound there (a network spanning many degrees).
+    plane_fit: Option<PlaneFit>,
     segments: Vec<GridSegment>,
     index: CellIndex,
 }
@@ -132,6 +141,7 @@ impl RoadGrid {
             segments: network.segments().len(),
         });
         let segments = project_segments(network, &projection)?;
+        let plane_fit = plane_fit_of(network, &projection);
 
         let capsules = capsules_of(&segments);
         let cells = rasterise_surfaces(&capsules, &|done, total| {
@@ -140,6 +150,7 @@ impl RoadGrid {
         progress(BuildStep::Indexing { cells: cells.len() });
         Ok(RoadGrid {
             projection,
+            plane_fit,
             segments,
             index: CellIndex::new(cells),
         })
@@ -153,6 +164,12 @@ impl RoadGrid {
     /// The projection between WGS84 and the grid's plane.
     pub fn projection(&self) -> &Projection {
         &self.projection
+    }
+
+    /// The polynomial fit of the projection that [`to_plane`](Self::to_plane) uses over the
+    /// network's extent and a margin of 0.02°, if one meets its bound of 1 µm there.
+    pub fn plane_fit(&self) -> Option<&PlaneFit> {
+        self.plane_fit.as_ref()
     }
 
     /// The segments, in the network's order; `Cell::segment` indexes this slice.
@@ -265,11 +282,55 @@ impl RoadGrid {
         self.index.along(&line, half_width_m)
     }
 
-    /// A position on the grid's plane, metres.
+    /// A position on the grid's plane, `[easting, northing]` in metres: near the network, within
+    /// 1 µm of [`Projection::to_utm`] by the [`plane_fit`](Self::plane_fit)'s polynomial, a few dozen
+    /// multiplications instead of the series' transcendental calls; elsewhere `to_utm` itself.
     pub fn to_plane(&self, position: Wgs84) -> [f64; 2] {
-        let Utm { easting, northing } = self.projection.to_utm(position);
-        [easting, northing]
+        match &self.plane_fit {
+            Some(fit) => fit.to_plane(position),
+            None => {
+                let Utm { easting, northing } = self.projection.to_utm(position);
+                [easting, northing]
+            }
+        }
     }
+
+    /// Many positions on the grid's plane; the same as [`to_plane`](Self::to_plane) on each, and
+    /// cheaper per position.
+    pub fn to_plane_all(&self, positions: &[Wgs84]) -> Vec<[f64; 2]> {
+        match &self.plane_fit {
+            Some(fit) => fit.to_plane_all(positions),
+            None => positions
+                .iter()
+                .map(|&position| {
+                    let Utm { easting, northing } = self.projection.to_utm(position);
+                    [easting, northing]
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The fit of the projection over the network's extent and [`PLANE_FIT_MARGIN_DEG`]. Cells reach
+/// beyond the centrelines by half a road's width, metres: well inside the margin.
+fn plane_fit_of(network: &RoadNetwork, projection: &Projection) -> Option<PlaneFit> {
+    let (mut min, mut max) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
+    for point in network
+        .segments()
+        .iter()
+        .flat_map(|segment| segment.lines.iter().flatten())
+    {
+        min = [min[0].min(point.lat()), min[1].min(point.lon())];
+        max = [max[0].max(point.lat()), max[1].max(point.lon())];
+    }
+    let corner =
+        |lat: f64, lon: f64| Wgs84::new(lat.clamp(-90.0, 90.0), lon.clamp(-180.0, 180.0)).ok();
+    let extent = BoundingBox::new(
+        corner(min[0] - PLANE_FIT_MARGIN_DEG, min[1] - PLANE_FIT_MARGIN_DEG)?,
+        corner(max[0] + PLANE_FIT_MARGIN_DEG, max[1] + PLANE_FIT_MARGIN_DEG)?,
+    )
+    .ok()?;
+    PlaneFit::new(projection, &extent)
 }
 
 fn project_segments(
@@ -473,6 +534,55 @@ mod tests {
         assert!(
             matches!(error, GridError::OutsideZone { segment: 10, .. }),
             "{error}"
+        );
+    }
+
+    #[test]
+    fn the_plane_is_the_projection_near_the_network_and_far_from_it() {
+        let grid = grid();
+        let fit = grid.plane_fit().expect("a crossing's extent is fitted");
+        assert_eq!(
+            (fit.bbox().min(), fit.bbox().max()),
+            (at(30.2500, 120.140), at(30.2980, 120.190))
+        );
+        let positions = [
+            at(30.2740, 120.1620),
+            at(30.2500, 120.1400),
+            at(30.2980, 120.1900),
+            at(30.2400, 120.1000),
+            at(-45.0, 10.0),
+        ];
+        let batch = grid.to_plane_all(&positions);
+        for (position, plane) in positions.iter().zip(batch) {
+            assert_eq!(plane, grid.to_plane(*position));
+            let exact = grid.projection().to_utm(*position);
+            if fit.bbox().contains(*position) {
+                assert!((plane[0] - exact.easting).abs() <= 1e-6, "{position:?}");
+                assert!((plane[1] - exact.northing).abs() <= 1e-6, "{position:?}");
+            } else {
+                assert_eq!(plane, [exact.easting, exact.northing], "{position:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_network_spanning_60_degrees_of_latitude_is_projected_exactly() {
+        let network = RoadNetwork::from_geojson(
+            r#"{"type":"FeatureCollection","features":[
+            {"type":"Feature","properties":{"seg_id":1},
+             "geometry":{"type":"LineString","coordinates":[[120.0,0.5],[120.001,0.5]]}},
+            {"type":"Feature","properties":{"seg_id":2},
+             "geometry":{"type":"LineString","coordinates":[[126.0,60.0],[126.001,60.0]]}}]}"#,
+        )
+        .unwrap();
+        let grid = RoadGrid::build(&network, None, &|_| {}).unwrap();
+        assert!(grid.plane_fit().is_none());
+        let position = at(30.0, 123.0);
+        let exact = grid.projection().to_utm(position);
+        assert_eq!(grid.to_plane(position), [exact.easting, exact.northing]);
+        assert_eq!(
+            grid.to_plane_all(&[position]),
+            vec![[exact.easting, exact.northing]]
         );
     }
 }
