@@ -21,7 +21,8 @@ pub fn accept_records(world: &mut World) {
     queue.first_id = inbox.first_id;
     queue.records = inbox.records;
 
-    // Every position of the tick in one call: much cheaper than one by one.
+    // Every position of the tick in one call, through the grid's polynomial fit of the projection
+    // (within 1 µm of the exact series over the city, a tenth of its cost).
     let mut positions = Vec::with_capacity(queue.records.len());
     queue.work.reserve(queue.records.len());
     for record in &queue.records {
@@ -43,12 +44,7 @@ pub fn accept_records(world: &mut World) {
             ..Work::default()
         });
     }
-    queue.points.extend(
-        grid.projection()
-            .to_utm_all(&positions)
-            .into_iter()
-            .map(|utm| [utm.easting, utm.northing]),
-    );
+    queue.points.extend(grid.to_plane_all(&positions));
 
     let mut clock = world.resource::<Clock>().0;
     world.resource_scope(|world, mut directory: Mut<Directory>| {
