@@ -1,7 +1,7 @@
 //! Acceptance: every record's positions projected onto the grid's plane, its device found, and its
 //! observation checked for plausibility (accuracy, replays, impossible speeds, duplicates).
 
-use bevy_ecs::prelude::{Entity, Mut, World};
+use bevy_ecs::prelude::{DetectChangesMut, Entity, Mut, World};
 
 use crate::engine::record::{Observation, Record, Source, Target};
 use crate::engine::rules::Rules;
@@ -67,9 +67,12 @@ pub fn accept_records(world: &mut World) {
             work.device = Some(device);
             if let Record::Observation(o) = record {
                 let verdict = match world.get_mut::<Device>(device) {
-                    Some(mut state) => {
-                        plausibility(&mut state, &rules, o, points[work.points.start])
-                    }
+                    Some(mut row) => plausibility(
+                        row.bypass_change_detection(),
+                        &rules,
+                        o,
+                        points[work.points.start],
+                    ),
                     None => Err("unknown device".into()),
                 };
                 if let Err(reason) = verdict {

@@ -2,7 +2,7 @@
 //! cells) or starts a new one; inspectors' actions and patrol passes are applied in between, in
 //! record order.
 
-use bevy_ecs::prelude::{Entity, Mut, World};
+use bevy_ecs::prelude::{DetectChangesMut, Entity, Mut, World};
 use smallvec::SmallVec;
 
 use crate::defect::DefectKind;
@@ -168,9 +168,10 @@ fn fuse(
     // found while its row is at hand: most evidence lands on cells it covers already.
     let mut fresh: SmallVec<[(Entity, Corner); 2]> = SmallVec::new();
     let (reopened, worse, status, id) = {
-        let Some(mut state) = world.get_mut::<Defect>(defect) else {
+        let Some(mut row) = world.get_mut::<Defect>(defect) else {
             return;
         };
+        let state = row.bypass_change_detection();
         for (&cell, &corner) in placed.cells.iter().zip(placed.corners) {
             if !state.covers(corner, cell) && !fresh.iter().any(|&(c, _)| c == cell) {
                 fresh.push((cell, corner));
@@ -233,9 +234,10 @@ fn attach_cells(
 ) {
     for &(cell, corner) in fresh {
         let section = {
-            let Some(mut road_cell) = world.get_mut::<RoadCell>(cell) else {
+            let Some(mut row) = world.get_mut::<RoadCell>(cell) else {
                 continue;
             };
+            let road_cell = row.bypass_change_detection();
             road_cell.defects.push(defect);
             road_cell.section
         };
@@ -245,17 +247,19 @@ fn attach_cells(
             .entry(tile_of(centre_of(corner)))
             .or_default()
             .push((corner, defect.entity));
-        if let Some(mut state) = world.get_mut::<Defect>(defect.entity) {
+        if let Some(mut row) = world.get_mut::<Defect>(defect.entity) {
+            let state = row.bypass_change_detection();
             state.add_cell(corner, cell);
             match state.sections.iter_mut().find(|(s, _)| *s == section) {
                 Some((_, count)) => *count += 1,
                 None => state.sections.push((section, 1)),
             }
         }
-        if let Some(mut section) = world.get_mut::<Section>(section)
-            && !section.defects.contains(&defect.entity)
-        {
-            section.defects.push(defect.entity);
+        if let Some(mut row) = world.get_mut::<Section>(section) {
+            let section = row.bypass_change_detection();
+            if !section.defects.contains(&defect.entity) {
+                section.defects.push(defect.entity);
+            }
         }
     }
 }

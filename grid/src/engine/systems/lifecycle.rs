@@ -2,7 +2,7 @@
 //! verified), dispatch of hazards to maintenance units and police, and patrol passes that miss a
 //! defect (possibly repaired) or earn a citizen coverage points.
 
-use bevy_ecs::prelude::{Entity, World};
+use bevy_ecs::prelude::{DetectChangesMut, Entity, World};
 
 use crate::coord::Utm;
 use crate::defect::DefectKind;
@@ -219,9 +219,10 @@ pub(super) fn pass_over(
         let defects = defects_along(directory, path, rules.lifecycle.pass_half_width_m);
         for defect in defects {
             let flagged = {
-                let Some(mut state) = world.get_mut::<Defect>(defect) else {
+                let Some(mut row) = world.get_mut::<Defect>(defect) else {
                     continue;
                 };
+                let state = row.bypass_change_detection();
                 if !state.status.counts() || state.possibly_repaired {
                     continue;
                 }
@@ -242,7 +243,8 @@ pub(super) fn pass_over(
             }
         }
         for &section in sections {
-            if let Some(mut state) = world.get_mut::<Section>(section) {
+            if let Some(mut row) = world.get_mut::<Section>(section) {
+                let state = row.bypass_change_detection();
                 state.last_patrol_t = state.last_patrol_t.max(t);
             }
         }
@@ -254,9 +256,10 @@ pub(super) fn pass_over(
     let stale = rules.points.stale_days * DAY_S;
     let mut earned = 0;
     for &section in sections {
-        let Some(mut state) = world.get_mut::<Section>(section) else {
+        let Some(mut row) = world.get_mut::<Section>(section) else {
             continue;
         };
+        let state = row.bypass_change_detection();
         let recently_covered = state
             .covered
             .get(&citizen)
