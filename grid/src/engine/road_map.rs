@@ -163,13 +163,37 @@ impl RoadMap {
         Some(entry.first as usize + entry.rank(bit)?)
     }
 
-    /// The road cells' corners in a block (as `block_of` numbers them), in bit order.
-    pub fn corners_in(&self, block: (i32, i32)) -> impl Iterator<Item = Corner> + '_ {
+    /// The road cells' corners in a block (as `block_of` numbers them) that lie within the box
+    /// from `min` to `max` (both included), in bit order. Only the set bits of the block's mask,
+    /// cut to the box, are visited.
+    pub fn corners_in(
+        &self,
+        block: (i32, i32),
+        min: Corner,
+        max: Corner,
+    ) -> impl Iterator<Item = Corner> + use<> {
         let road = self.blocks.get(&block).map_or(0, |entry| entry.road);
         let origin = (block.0 * BLOCK_M, block.1 * BLOCK_M);
-        (0..64i32)
-            .filter(move |&bit| road >> bit & 1 == 1)
-            .map(move |bit| (origin.0 + bit % BLOCK_M, origin.1 + bit / BLOCK_M))
+        let span = |low: i32, high: i32, origin: i32| {
+            let (first, last) = ((low - origin).max(0), (high - origin).min(BLOCK_M - 1));
+            (first <= last).then_some((first, last))
+        };
+        let window = match (span(min.0, max.0, origin.0), span(min.1, max.1, origin.1)) {
+            (Some((c0, c1)), Some((r0, r1))) => {
+                let row = ((1u64 << (c1 + 1)) - 1) & !((1u64 << c0) - 1);
+                (r0..=r1).fold(0, |mask, r| mask | row << (r * BLOCK_M))
+            }
+            _ => 0,
+        };
+        let mut bits = road & window;
+        std::iter::from_fn(move || {
+            if bits == 0 {
+                return None;
+            }
+            let bit = bits.trailing_zeros() as i32;
+            bits &= bits - 1;
+            Some((origin.0 + bit % BLOCK_M, origin.1 + bit / BLOCK_M))
+        })
     }
 
     /// Every road cell's section number, in no particular order.
@@ -220,7 +244,18 @@ mod tests {
                 map.lookup(corner),
                 Some(Lookup::Section(cell.easting.rem_euclid(7) as u32))
             );
-            assert!(map.corners_in(block_of(corner)).any(|c| c == corner));
+            let block = block_of(corner);
+            assert!(map.corners_in(block, corner, corner).eq([corner]));
+            let whole = (
+                (block.0 * BLOCK_M, block.1 * BLOCK_M),
+                (
+                    block.0 * BLOCK_M + BLOCK_M - 1,
+                    block.1 * BLOCK_M + BLOCK_M - 1,
+                ),
+            );
+            assert!(map.corners_in(block, whole.0, whole.1).any(|c| c == corner));
+            let beside = (corner.0 + 1, corner.1);
+            assert!(map.corners_in(block, beside, beside).all(|c| c == beside));
             for (dx, dy) in [(-1, 0), (1, 0), (0, -1), (0, 1)] {
                 let next = (corner.0 + dx, corner.1 + dy);
                 let on_road = grid

@@ -142,7 +142,7 @@ impl Placer<'_> {
         let mut best: Option<(f64, i32, i32)> = None;
         for bx in low.0..=high.0 {
             for by in low.1..=high.1 {
-                for (easting, northing) in self.directory.road.corners_in((bx, by)) {
+                for (easting, northing) in self.directory.road.corners_in((bx, by), min, max) {
                     let d2 = square_distance_2((easting, northing), point);
                     if d2 <= snap_m * snap_m && best.is_none_or(|b| (d2, northing, easting) < b) {
                         best = Some((d2, northing, easting));
