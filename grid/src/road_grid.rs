@@ -300,13 +300,7 @@ impl RoadGrid {
     pub fn to_plane_all(&self, positions: &[Wgs84]) -> Vec<[f64; 2]> {
         match &self.plane_fit {
             Some(fit) => fit.to_plane_all(positions),
-            None => positions
-                .iter()
-                .map(|&position| {
-                    let Utm { easting, northing } = self.projection.to_utm(position);
-                    [easting, northing]
-                })
-                .collect(),
+            None => positions.iter().map(|&p| self.to_plane(p)).collect(),
         }
     }
 }

@@ -79,7 +79,6 @@ impl Engine {
         world.init_resource::<Outbox>();
         world.init_resource::<Clock>();
         world.init_resource::<Counters>();
-
         world.init_resource::<Dirty>();
         world.init_resource::<Totals>();
         let mut schedule = Schedule::default();

@@ -132,10 +132,10 @@ impl RoadMap {
 
     /// The entity of the road cell at a corner, if it carries evidence.
     pub fn cell_at(&self, corner: Corner) -> Option<Entity> {
-        let (block, bit) = block_and_bit(corner);
-        let entry = self.blocks.get(&block)?;
-        let slots = self.cells.get((entry.cells as usize).checked_sub(1)?)?;
-        slots[bit as usize]
+        match self.lookup(corner)? {
+            Lookup::Entity(entity) => Some(entity),
+            Lookup::Section(_) => None,
+        }
     }
 
     /// Gives the road cell at a corner its entity; false if the corner is not a road cell's.

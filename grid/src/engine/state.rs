@@ -411,15 +411,15 @@ pub struct Sectioning {
     pub first: Vec<u32>,
     /// Per section number: its surface (its cells), m².
     pub areas: Vec<u32>,
-    /// Per section number: its segment (what `segment_and_index` finds by search, in one load).
+    /// Per section number: its segment.
     pub segments: Vec<u32>,
 }
 
 impl Sectioning {
     /// The segment of a section number and the section's index along it.
     pub fn segment_and_index(&self, section: u32) -> (u32, u32) {
-        let segment = self.first.partition_point(|&first| first <= section) - 1;
-        (segment as u32, section - self.first[segment])
+        let segment = self.segments[section as usize];
+        (segment, section - self.first[segment as usize])
     }
 }
 

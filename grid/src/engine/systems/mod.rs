@@ -3,13 +3,13 @@
 //! dispatch hazards, award points) → set cell codes → grade sections.
 //!
 //! Systems that create entities take `&mut World`, so that a record can build on the entity an
-//! earlier record of the same tick created.
+//! earlier record of the same tick created. They take the resources they use out of the world
+//! once per tick (`resource_scope`, `mem::take`), never once per record: at a million records a
+//! second, a resource look-up per record is a measurable share of the budget.
 //!
 //! No system reads bevy's change ticks (there is no `Changed` or `Added` filter), so the per-record
 //! paths write components through `bypass_change_detection`: marking a row changed is a store to a
-//! separate array of ticks, one more line fetched from memory per record. They take the resources they use out of the world
-//! once per tick (`resource_scope`, `mem::take`), never once per record: at a million records a
-//! second, a resource look-up per record is a measurable share of the budget.
+//! separate array of ticks, one more line fetched from memory per record.
 
 mod accept;
 mod codes;
@@ -155,7 +155,9 @@ mod tests {
             let section = road.section_at((cell.easting, cell.northing)).unwrap();
             let (segment, index) = sectioning.segment_and_index(section);
             assert_eq!(segment, cell.segment);
-            assert_eq!(sectioning.segments[section as usize], segment);
+            // The per-section segment table agrees with the per-segment first sections.
+            let next = sectioning.first.get(segment as usize + 1).copied();
+            assert!(next.is_none_or(|next| section < next));
             let length = grid.segments()[segment as usize].length_m();
             assert!(index < sections_of(&Rules::default(), length).0);
         }
