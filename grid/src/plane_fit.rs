@@ -43,50 +43,18 @@ const CHECK_INTERVALS: usize = 128;
 /// Pseudo-random points checked besides the grid, for anything the grid's regularity might hide.
 const RANDOM_CHECKS: usize = 1024;
 
-/// Calls `$call` with `$degree` bound to the fit's degree as a constant, one arm per degree tried.
+/// Calls `$call` with `$degree` bound to the fit's degree as a constant, one arm per degree tried
+/// (2 to 11 listed; any other value is `MAX_DEGREE`).
 macro_rules! by_degree {
     ($value:expr, $degree:ident => $call:expr) => {
+        by_degree!(@arms $value, $degree, $call, 2 3 4 5 6 7 8 9 10 11)
+    };
+    (@arms $value:expr, $degree:ident, $call:expr, $($each:literal)*) => {
         match $value {
-            2 => {
-                const $degree: usize = 2;
+            $($each => {
+                const $degree: usize = $each;
                 $call
-            }
-            3 => {
-                const $degree: usize = 3;
-                $call
-            }
-            4 => {
-                const $degree: usize = 4;
-                $call
-            }
-            5 => {
-                const $degree: usize = 5;
-                $call
-            }
-            6 => {
-                const $degree: usize = 6;
-                $call
-            }
-            7 => {
-                const $degree: usize = 7;
-                $call
-            }
-            8 => {
-                const $degree: usize = 8;
-                $call
-            }
-            9 => {
-                const $degree: usize = 9;
-                $call
-            }
-            10 => {
-                const $degree: usize = 10;
-                $call
-            }
-            11 => {
-                const $degree: usize = 11;
-                $call
-            }
+            })*
             _ => {
                 const $degree: usize = MAX_DEGREE;
                 $call
