@@ -1,7 +1,7 @@
 //! Acceptance: every record's positions projected onto the grid's plane, its device found, and its
 //! observation checked for plausibility (accuracy, replays, impossible speeds, duplicates).
 
-use bevy_ecs::prelude::{DetectChangesMut, Entity, Mut, World};
+use bevy_ecs::prelude::{DetectChangesMut, Entity, Mut, QueryState, World};
 
 use crate::engine::record::{Observation, Record, Source, Target};
 use crate::engine::rules::Rules;
@@ -48,6 +48,8 @@ pub fn accept_records(world: &mut World) {
 
     let mut clock = world.resource::<Clock>().0;
     world.resource_scope(|world, mut directory: Mut<Directory>| {
+        // Made once a tick: `World::get_mut` looks the component's id up by type on every call.
+        let mut devices: QueryState<&mut Device> = world.query();
         let Queue {
             first_id,
             records,
@@ -66,14 +68,14 @@ pub fn accept_records(world: &mut World) {
             let device = device_entity(world, &mut directory, name, source, citizen.as_deref());
             work.device = Some(device);
             if let Record::Observation(o) = record {
-                let verdict = match world.get_mut::<Device>(device) {
-                    Some(mut row) => plausibility(
+                let verdict = match devices.get_mut(world, device) {
+                    Ok(mut row) => plausibility(
                         row.bypass_change_detection(),
                         &rules,
                         o,
                         points[work.points.start],
                     ),
-                    None => Err("unknown device".into()),
+                    Err(_) => Err("unknown device".into()),
                 };
                 if let Err(reason) = verdict {
                     refuse(world, o.t, id, &o.device, reason);

@@ -61,11 +61,15 @@ pub fn set_cell_codes(
         }
         let mut defect_ids: Vec<u64> = counted.iter().map(|d| d.id).collect();
         defect_ids.sort_unstable();
+        // A defect's evidence is in id order (fusion appends it record by record), so only a
+        // cell with several counted defects needs its list sorted.
         let mut evidence: Vec<u64> = counted
             .iter()
             .flat_map(|d| d.evidence.iter().filter(|e| e.t >= d.epoch_t).map(|e| e.id))
             .collect();
-        evidence.sort_unstable();
+        if counted.len() > 1 {
+            evidence.sort_unstable();
+        }
         outbox.0.push(Change::CellCode {
             t: clock.0,
             cell: CellKey {

@@ -3,6 +3,7 @@
 //! and a window. Confirmed hazards are dispatched; phones that helped earn points.
 
 use bevy_ecs::prelude::{Entity, World};
+use smallvec::SmallVec;
 
 use crate::engine::record::Source;
 use crate::engine::rules::Rules;
@@ -71,23 +72,21 @@ pub fn confirm_defects(world: &mut World) {
 }
 
 /// When and why a defect's evidence since it (re)opened meets the trust rules, if it does.
+///
+/// One pass over the evidence, with no allocation: it runs for every pending defect that received
+/// evidence in the tick.
 pub fn trusted(rules: &Rules, defect: &Defect) -> Option<(f64, String)> {
-    let evidence: Vec<&Evidence> = defect
-        .evidence
-        .iter()
-        .filter(|e| e.t >= defect.epoch_t)
-        .collect();
+    let evidence = || defect.evidence.iter().filter(|e| e.t >= defect.epoch_t);
     let mut best: Option<(f64, String)> = None;
     let mut consider = |t: f64, reason: String| {
         if best.as_ref().is_none_or(|(bt, _)| t < *bt) {
             best = Some((t, reason));
         }
     };
-    if let Some(e) = evidence.iter().find(|e| e.source == Source::Inspector) {
+    if let Some(e) = evidence().find(|e| e.source == Source::Inspector) {
         consider(e.t, "confirmed by an inspector".into());
     }
-    if let Some(e) = evidence
-        .iter()
+    if let Some(e) = evidence()
         .find(|e| e.source.is_patrol() && f64::from(e.confidence) >= rules.trust.vehicle_confidence)
     {
         consider(
@@ -99,33 +98,39 @@ pub fn trusted(rules: &Rules, defect: &Defect) -> Option<(f64, String)> {
             ),
         );
     }
-    let phones: Vec<&&Evidence> = evidence
-        .iter()
+    let phones: SmallVec<[&Evidence; 16]> = evidence()
         .filter(|e| {
             e.source == Source::Phone
                 && distance(e.point, defect.point) <= rules.trust.phone_radius_m
         })
         .collect();
-    if let (Some(phone), Some(patrol)) = (
-        phones.first(),
-        evidence.iter().find(|e| e.source.is_patrol()),
-    ) {
+    if let (Some(phone), Some(patrol)) = (phones.first(), evidence().find(|e| e.source.is_patrol()))
+    {
         consider(
             phone.t.max(patrol.t),
             "confirmed by a phone and a patrol vehicle agreeing".into(),
         );
     }
     // Slide a window over phone evidence in time order: the first moment enough devices agree.
+    // The window gains one piece of evidence a step, so the first count that reaches the
+    // threshold equals it, and counting can stop there.
     let window = rules.trust.phone_window_days * DAY_S;
+    let needed = rules.trust.phone_devices;
     let mut start = 0;
     for end in 0..phones.len() {
         while phones[end].t - phones[start].t > window {
             start += 1;
         }
-        let mut devices: Vec<Entity> = phones[start..=end].iter().map(|e| e.device).collect();
-        devices.sort_unstable();
-        devices.dedup();
-        if devices.len() >= rules.trust.phone_devices {
+        let mut devices: SmallVec<[Entity; 4]> = SmallVec::new();
+        for e in &phones[start..=end] {
+            if !devices.contains(&e.device) {
+                devices.push(e.device);
+                if devices.len() >= needed {
+                    break;
+                }
+            }
+        }
+        if devices.len() >= needed {
             consider(
                 phones[end].t,
                 format!("confirmed by {} independent phones", devices.len()),

@@ -9,11 +9,11 @@ use crate::defect::DefectKind;
 use crate::engine::record::{Observation, Record};
 use crate::engine::rules::Rules;
 use crate::engine::state::{
-    Candidate, CellDefect, Corner, Counters, Defect, Directory, Dirty, Evidence, Queue, RoadCell,
-    Section, Status, bucket_of, centre_of, corner_at, tile_of,
+    Candidate, CellDefect, Corner, Counters, Defect, Directory, Dirty, Evidence, Queue, Status,
+    bucket_of, centre_of, corner_at, tile_of,
 };
 use crate::engine::systems::lifecycle::{act, pass_over};
-use crate::engine::systems::{defect_change, distance, push_change};
+use crate::engine::systems::{Rows, defect_change, distance, push_change};
 
 /// Fuses evidence into defects, applies inspectors' actions and patrol passes, in record order.
 pub fn fuse_evidence(world: &mut World) {
@@ -21,6 +21,7 @@ pub fn fuse_evidence(world: &mut World) {
     let mut queue = std::mem::take(&mut *world.resource_mut::<Queue>());
     let mut dirty = std::mem::take(&mut *world.resource_mut::<Dirty>());
     world.resource_scope(|world, mut directory: Mut<Directory>| {
+        let mut rows = Rows::new(world);
         let Queue {
             first_id,
             records,
@@ -42,6 +43,7 @@ pub fn fuse_evidence(world: &mut World) {
             match record {
                 Record::Observation(observation) => fuse(
                     world,
+                    &mut rows,
                     &mut directory,
                     &mut dirty,
                     &rules,
@@ -59,6 +61,7 @@ pub fn fuse_evidence(world: &mut World) {
                 }
                 Record::Pass(pass) => pass_over(
                     world,
+                    &mut rows,
                     &directory,
                     &rules,
                     (pass.t, pass.source, device),
@@ -91,6 +94,7 @@ struct Fusing<'a> {
 
 fn fuse(
     world: &mut World,
+    rows: &mut Rows,
     directory: &mut Directory,
     dirty: &mut Dirty,
     rules: &Rules,
@@ -104,7 +108,7 @@ fn fuse(
         observation,
     } = fusing;
     let target = match &observation.outline {
-        Some(_) => defect_on_cells(world, observation.kind, placed.cells),
+        Some(_) => defect_on_cells(world, rows, observation.kind, placed.cells),
         None => nearest_defect(
             directory,
             observation.kind,
@@ -168,7 +172,7 @@ fn fuse(
     // found while its row is at hand: most evidence lands on cells it covers already.
     let mut fresh: SmallVec<[(Entity, Corner); 2]> = SmallVec::new();
     let (reopened, worse, status, id) = {
-        let Some(mut row) = world.get_mut::<Defect>(defect) else {
+        let Ok(mut row) = rows.defects.get_mut(world, defect) else {
             return;
         };
         let state = row.bypass_change_detection();
@@ -206,7 +210,7 @@ fn fuse(
         id,
         kind: observation.kind,
     };
-    attach_cells(world, directory, listed, &fresh, &mut dirty.cells);
+    attach_cells(world, rows, directory, listed, &fresh, &mut dirty.cells);
     // Only defects that count make codes and grades: a new or reopened defect is pending, and
     // evidence alone changes nothing. A counted defect that got worse changes all its cells; one
     // that grew, the new ones.
@@ -227,6 +231,7 @@ fn fuse(
 /// which takes no evidence, leaves its cells), so the defect itself says which cells are new to it.
 fn attach_cells(
     world: &mut World,
+    rows: &mut Rows,
     directory: &mut Directory,
     defect: CellDefect,
     fresh: &[(Entity, Corner)],
@@ -234,7 +239,7 @@ fn attach_cells(
 ) {
     for &(cell, corner) in fresh {
         let section = {
-            let Some(mut row) = world.get_mut::<RoadCell>(cell) else {
+            let Ok(mut row) = rows.cells.get_mut(world, cell) else {
                 continue;
             };
             let road_cell = row.bypass_change_detection();
@@ -247,7 +252,7 @@ fn attach_cells(
             .entry(tile_of(centre_of(corner)))
             .or_default()
             .push((corner, defect.entity));
-        if let Some(mut row) = world.get_mut::<Defect>(defect.entity) {
+        if let Ok(mut row) = rows.defects.get_mut(world, defect.entity) {
             let state = row.bypass_change_detection();
             state.add_cell(corner, cell);
             match state.sections.iter_mut().find(|(s, _)| *s == section) {
@@ -255,7 +260,7 @@ fn attach_cells(
                 None => state.sections.push((section, 1)),
             }
         }
-        if let Some(mut row) = world.get_mut::<Section>(section) {
+        if let Ok(mut row) = rows.sections.get_mut(world, section) {
             let section = row.bypass_change_detection();
             if !section.defects.contains(&defect.entity) {
                 section.defects.push(defect.entity);
@@ -265,10 +270,16 @@ fn attach_cells(
 }
 
 /// A defect of `kind` on any of the cells (the oldest; rejected defects have left their cells).
-fn defect_on_cells(world: &World, kind: DefectKind, cells: &[Entity]) -> Option<Entity> {
+fn defect_on_cells(
+    world: &World,
+    rows: &mut Rows,
+    kind: DefectKind,
+    cells: &[Entity],
+) -> Option<Entity> {
+    let cells_rows = rows.cells.query(world);
     cells
         .iter()
-        .filter_map(|&cell| world.get::<RoadCell>(cell))
+        .filter_map(|&cell| cells_rows.get(cell).ok())
         .flat_map(|cell| cell.defects.iter())
         .filter(|d| d.kind == kind)
         .min_by_key(|d| d.id)

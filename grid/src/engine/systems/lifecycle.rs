@@ -10,11 +10,11 @@ use crate::engine::change::Change;
 use crate::engine::record::{Action, ActionKind, Source, Target};
 use crate::engine::rules::Rules;
 use crate::engine::state::{
-    Areas, Defect, Device, Directory, Dirty, Evidence, Grid, RoadCell, Section, Status, TILE_M,
-    Totals, centre_of, tile_of,
+    Areas, Defect, Device, Directory, Dirty, Evidence, Grid, RoadCell, Status, TILE_M, Totals,
+    centre_of, tile_of,
 };
 use crate::engine::systems::fuse::{nearest_defect, unlist_candidate};
-use crate::engine::systems::{DAY_S, award, defect_change, distance, push_change, refuse};
+use crate::engine::systems::{DAY_S, Rows, award, defect_change, distance, push_change, refuse};
 use crate::raster::distance_2_to_piece;
 
 /// Applies an inspector's action.
@@ -209,6 +209,7 @@ pub(super) fn dispatch(world: &mut World, rules: &Rules, defect: Entity, t: f64)
 /// phones earn coverage points for the sections they crossed.
 pub(super) fn pass_over(
     world: &mut World,
+    rows: &mut Rows,
     directory: &Directory,
     rules: &Rules,
     (t, source, device): (f64, Source, Entity),
@@ -219,7 +220,7 @@ pub(super) fn pass_over(
         let defects = defects_along(directory, path, rules.lifecycle.pass_half_width_m);
         for defect in defects {
             let flagged = {
-                let Some(mut row) = world.get_mut::<Defect>(defect) else {
+                let Ok(mut row) = rows.defects.get_mut(world, defect) else {
                     continue;
                 };
                 let state = row.bypass_change_detection();
@@ -243,7 +244,7 @@ pub(super) fn pass_over(
             }
         }
         for &section in sections {
-            if let Some(mut row) = world.get_mut::<Section>(section) {
+            if let Ok(mut row) = rows.sections.get_mut(world, section) {
                 let state = row.bypass_change_detection();
                 state.last_patrol_t = state.last_patrol_t.max(t);
             }
@@ -256,7 +257,7 @@ pub(super) fn pass_over(
     let stale = rules.points.stale_days * DAY_S;
     let mut earned = 0;
     for &section in sections {
-        let Some(mut row) = world.get_mut::<Section>(section) else {
+        let Ok(mut row) = rows.sections.get_mut(world, section) else {
             continue;
         };
         let state = row.bypass_change_detection();

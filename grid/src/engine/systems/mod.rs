@@ -19,7 +19,7 @@ mod grades;
 mod lifecycle;
 mod place;
 
-use bevy_ecs::prelude::{Entity, World};
+use bevy_ecs::prelude::{Entity, QueryState, World};
 
 pub use accept::accept_records;
 pub use codes::set_cell_codes;
@@ -31,7 +31,7 @@ pub use place::place_observations;
 use crate::engine::change::Change;
 use crate::engine::road_map::RoadMap;
 use crate::engine::rules::Rules;
-use crate::engine::state::{Citizen, Defect, Outbox, Sectioning, Totals};
+use crate::engine::state::{Citizen, Defect, Outbox, RoadCell, Section, Sectioning, Totals};
 use crate::road_grid::RoadGrid;
 
 const DAY_S: f64 = 86_400.0;
@@ -87,6 +87,24 @@ pub fn survey(grid: &RoadGrid, rules: &Rules) -> (Sectioning, RoadMap) {
         segments,
     };
     (sectioning, road)
+}
+
+/// The rows fusion and passes read and write, as query states made once a tick: `World::get_mut`
+/// looks the component's id up by type on every call, a query state once.
+pub(super) struct Rows {
+    pub defects: QueryState<&'static mut Defect>,
+    pub cells: QueryState<&'static mut RoadCell>,
+    pub sections: QueryState<&'static mut Section>,
+}
+
+impl Rows {
+    pub fn new(world: &mut World) -> Rows {
+        Rows {
+            defects: world.query(),
+            cells: world.query(),
+            sections: world.query(),
+        }
+    }
 }
 
 /// Refuses a record: no evidence, no points; the reason goes out as a change.
