@@ -9,6 +9,7 @@ mod areas;
 mod change;
 mod figures;
 mod pci;
+mod prefetch;
 mod record;
 mod road_map;
 mod rules;

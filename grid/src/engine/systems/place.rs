@@ -9,8 +9,8 @@ use crate::engine::record::Record;
 use crate::engine::road_map::{Lookup, block_of};
 use crate::engine::rules::Rules;
 use crate::engine::state::{
-    Code, Corner, Directory, Queue, RoadCell, Section, Sectioning, Totals, ceil_i32, corner_at,
-    floor_i32,
+    Code, Corner, Directory, Queue, RoadCell, Section, Sectioning, Totals, Work, ceil_i32,
+    corner_at, floor_i32,
 };
 use crate::engine::systems::{distance, refuse};
 use crate::raster::rasterise_polygon;
@@ -29,6 +29,10 @@ pub const MAX_OUTLINE_SIDE_M: f64 = 500.0;
 
 /// The longest pass path, metres (a long patrol drive; more is refused rather than walked).
 pub const MAX_PASS_M: f64 = 100_000.0;
+
+/// How many records ahead the road map is asked to start loading each level of a record's look-up
+/// (`RoadMap::prefetch`): the index first, then the block, then the cell.
+const PREFETCH: [(usize, u8); 3] = [(3, 0), (2, 1), (1, 2)];
 
 /// Finds the road cells of every accepted record (creating cell and section entities); refuses
 /// observations that have none.
@@ -56,7 +60,23 @@ pub fn place_observations(world: &mut World) {
             sections,
         } = &mut queue;
         let mut corners = Vec::new();
-        for (id, (record, work)) in (*first_id..).zip(records.iter().zip(work.iter_mut())) {
+        // The corner a record will be looked up at, for the prefetches of the records ahead.
+        let ahead = |work: &[Work], at: usize| {
+            let (record, work) = (records.get(at)?, work.get(at)?);
+            match record {
+                Record::Observation(o) if o.outline.is_none() && !work.refused => {
+                    Some(corner_at(points[work.points.start]))
+                }
+                _ => None,
+            }
+        };
+        for (at, (id, record)) in (*first_id..).zip(records.iter()).enumerate() {
+            for (distance, level) in PREFETCH {
+                if let Some(corner) = ahead(work, at + distance) {
+                    placer.directory.road.prefetch(corner, level);
+                }
+            }
+            let work = &mut work[at];
             if work.refused {
                 continue;
             }
