@@ -6,11 +6,12 @@ use bevy_ecs::prelude::{DetectChangesMut, Entity, Mut, World};
 use smallvec::SmallVec;
 
 use crate::defect::DefectKind;
+use crate::engine::prefetch::prefetch;
 use crate::engine::record::{Observation, Record};
 use crate::engine::rules::Rules;
 use crate::engine::state::{
     Candidate, CellDefect, Corner, Counters, Defect, Directory, Dirty, Evidence, Queue, Status,
-    bucket_of, centre_of, corner_at, tile_of,
+    Work, bucket_of, centre_of, corner_at, tile_of,
 };
 use crate::engine::systems::lifecycle::{act, pass_over};
 use crate::engine::systems::{Rows, defect_change, distance, push_change};
@@ -31,7 +32,18 @@ pub fn fuse_evidence(world: &mut World) {
             corners,
             sections,
         } = &queue;
-        for (id, (record, work)) in (*first_id..).zip(records.iter().zip(work)) {
+        for (at, (id, (record, work))) in (*first_id..).zip(records.iter().zip(work)).enumerate() {
+            if at % WARM_AHEAD == 0 {
+                let next = at..(at + WARM_AHEAD).min(records.len());
+                warm(
+                    world,
+                    &mut rows,
+                    &directory,
+                    &records[next.clone()],
+                    &queue.work[next],
+                    points,
+                );
+            }
             if work.refused {
                 continue;
             }
@@ -75,6 +87,41 @@ pub fn fuse_evidence(world: &mut World) {
     queue.records.clear();
     *world.resource_mut::<Dirty>() = dirty;
     *world.resource_mut::<Queue>() = queue;
+}
+
+/// Records whose fusion state `warm` loads at a time: enough for many loads to be on their way
+/// at once, few enough that what they load is still in the cache when their turn comes.
+const WARM_AHEAD: usize = 64;
+
+/// Starts loading what fusing the next observations will read: the fusion bucket of each, its
+/// candidates, and the row of the first candidate of the right kind (most often the defect the
+/// evidence joins). Only a hint to the cache: it decides nothing, and a record whose defect is
+/// made by an earlier one of the same batch simply finds it cold. The loop is short and its
+/// iterations independent, so their waits on memory overlap instead of adding up.
+fn warm(
+    world: &World,
+    rows: &mut Rows,
+    directory: &Directory,
+    records: &[Record],
+    work: &[Work],
+    points: &[[f64; 2]],
+) {
+    for (record, work) in records.iter().zip(work) {
+        let Record::Observation(observation) = record else {
+            continue;
+        };
+        if work.refused || observation.outline.is_some() {
+            continue;
+        }
+        let Some(candidates) = directory.buckets.get(&bucket_of(points[work.points.start])) else {
+            continue;
+        };
+        if let Some(candidate) = candidates.iter().find(|c| c.kind == observation.kind)
+            && let Ok(defect) = rows.defects.get(world, candidate.entity)
+        {
+            prefetch(defect);
+        }
+    }
 }
 
 /// The cells an observation lies on: entities and their corners, at the same index.
