@@ -22,7 +22,12 @@ use crate::engine::state::Corner;
 use crate::road_grid::RoadGrid;
 
 /// Side of a block of corners, metres (a block's road cells fit the 64 bits of its mask).
-pub const BLOCK_M: i32 = 8;
+pub const BLOCK_M: i32 = 1 << BLOCK_SHIFT;
+
+/// `BLOCK_M` as a power of two: an arithmetic shift right by it is a floor division (also for
+/// negative numbers), and a mask by `BLOCK_M - 1` the Euclidean remainder, each one instruction
+/// where `div_euclid`'s correction for the sign costs several.
+const BLOCK_SHIFT: u32 = 3;
 
 /// A block that holds road cells: which of its corners are road cells', where their sections
 /// start, and where the entities of its cells with evidence are.
@@ -58,7 +63,10 @@ impl Block {
 }
 
 /// Side of a tile of the block index, in blocks (a tile is 512 m across).
-const TILE_BLOCKS: i32 = 64;
+const TILE_BLOCKS: i32 = 1 << TILE_SHIFT;
+
+/// `TILE_BLOCKS` as a power of two (see `BLOCK_SHIFT`).
+const TILE_SHIFT: u32 = 6;
 
 /// Blocks a tile of the index holds.
 const TILE_LEN: usize = (TILE_BLOCKS * TILE_BLOCKS) as usize;
@@ -81,12 +89,7 @@ struct BlockIndex {
 impl BlockIndex {
     /// An index over the tiles that hold the given blocks (at least one).
     fn over(blocks: &[(i32, i32)]) -> BlockIndex {
-        let tile = |block: (i32, i32)| {
-            (
-                block.0.div_euclid(TILE_BLOCKS),
-                block.1.div_euclid(TILE_BLOCKS),
-            )
-        };
+        let tile = |block: (i32, i32)| (block.0 >> TILE_SHIFT, block.1 >> TILE_SHIFT);
         let (mut min, mut max) = ((i32::MAX, i32::MAX), (i32::MIN, i32::MIN));
         for &block in blocks {
             let (tx, ty) = tile(block);
@@ -122,15 +125,15 @@ impl BlockIndex {
 
     /// The position in `tiles` of a block's tile, if the index covers it.
     fn tile_at(&self, block: (i32, i32)) -> Option<usize> {
-        let x = i64::from(block.0.div_euclid(TILE_BLOCKS)) - i64::from(self.origin.0);
-        let y = i64::from(block.1.div_euclid(TILE_BLOCKS)) - i64::from(self.origin.1);
+        let x = i64::from(block.0 >> TILE_SHIFT) - i64::from(self.origin.0);
+        let y = i64::from(block.1 >> TILE_SHIFT) - i64::from(self.origin.1);
         let (x, y) = (usize::try_from(x).ok()?, usize::try_from(y).ok()?);
         (x < self.size.0 && y < self.size.1).then(|| y * self.size.0 + x)
     }
 
     /// A block's position within its tile.
     fn in_tile(block: (i32, i32)) -> usize {
-        (block.1.rem_euclid(TILE_BLOCKS) * TILE_BLOCKS + block.0.rem_euclid(TILE_BLOCKS)) as usize
+        (((block.1 & (TILE_BLOCKS - 1)) << TILE_SHIFT) | (block.0 & (TILE_BLOCKS - 1))) as usize
     }
 
     /// The position in `slots` of a block, if its tile holds roads.
@@ -356,13 +359,13 @@ impl RoadMap {
 
 /// The block that holds a corner.
 pub fn block_of(corner: Corner) -> (i32, i32) {
-    (corner.0.div_euclid(BLOCK_M), corner.1.div_euclid(BLOCK_M))
+    (corner.0 >> BLOCK_SHIFT, corner.1 >> BLOCK_SHIFT)
 }
 
 /// The block of a corner and the corner's bit in it.
 fn block_and_bit(corner: Corner) -> ((i32, i32), u32) {
-    let (column, row) = (corner.0.rem_euclid(BLOCK_M), corner.1.rem_euclid(BLOCK_M));
-    (block_of(corner), (row * BLOCK_M + column) as u32)
+    let (column, row) = (corner.0 & (BLOCK_M - 1), corner.1 & (BLOCK_M - 1));
+    (block_of(corner), ((row << BLOCK_SHIFT) | column) as u32)
 }
 
 #[cfg(test)]
@@ -408,6 +411,22 @@ mod tests {
                     .at([f64::from(next.0) + 0.5, f64::from(next.1) + 0.5])
                     .is_some();
                 assert_eq!(map.lookup(next).is_some(), on_road, "corner {next:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn blocks_and_bits_agree_with_euclidean_division() {
+        for x in [
+            -1_000_001, -65, -64, -63, -9, -8, -7, -1, 0, 1, 7, 8, 9, 63, 64, 65, 999_999,
+        ] {
+            for y in [i32::MIN, -17, -1, 0, 5, i32::MAX] {
+                let ((bx, by), bit) = block_and_bit((x, y));
+                assert_eq!((bx, by), (x.div_euclid(BLOCK_M), y.div_euclid(BLOCK_M)));
+                let expected = y.rem_euclid(BLOCK_M) * BLOCK_M + x.rem_euclid(BLOCK_M);
+                assert_eq!(bit as i32, expected);
+                let expected = x.rem_euclid(TILE_BLOCKS) + y.rem_euclid(TILE_BLOCKS) * TILE_BLOCKS;
+                assert_eq!(BlockIndex::in_tile((x, y)), expected as usize);
             }
         }
     }

@@ -3,6 +3,7 @@
 
 use bevy_ecs::prelude::{DetectChangesMut, Entity, Mut, QueryState, World};
 
+use crate::engine::prefetch::prefetch;
 use crate::engine::record::{Observation, Record, Source, Target};
 use crate::engine::rules::Rules;
 use crate::engine::state::{
@@ -57,6 +58,18 @@ pub fn accept_records(world: &mut World) {
             points,
             ..
         } = &mut queue;
+        // Known devices first, in a short loop of independent look-ups whose rows are prefetched:
+        // twenty thousand phones' rows do not stay in the cache between two records of one phone.
+        for (record, work) in records.iter().zip(work.iter_mut()) {
+            if let Some(name) = device_name(record)
+                && let Some(&device) = directory.devices.get(name)
+            {
+                work.device = Some(device);
+                if let Ok(row) = devices.get(world, device) {
+                    prefetch(row);
+                }
+            }
+        }
         for (id, (record, work)) in (*first_id..).zip(records.iter().zip(work.iter_mut())) {
             clock = clock.max(record.t());
             // Inspectors' actions name no device entity.
@@ -65,7 +78,11 @@ pub fn accept_records(world: &mut World) {
                 Record::Pass(p) => (&p.device, p.source, &p.citizen),
                 Record::Action(_) => continue,
             };
-            let device = device_entity(world, &mut directory, name, source, citizen.as_deref());
+            let device = match work.device {
+                Some(device) => device,
+                // New in this tick (an earlier record of the tick may have made it already).
+                None => device_entity(world, &mut directory, name, source, citizen.as_deref()),
+            };
             work.device = Some(device);
             if let Record::Observation(o) = record {
                 let verdict = match devices.get_mut(world, device) {
@@ -87,6 +104,15 @@ pub fn accept_records(world: &mut World) {
     world.resource_mut::<Clock>().0 = clock;
     world.resource_mut::<Totals>().records += queue.records.len() as u64;
     *world.resource_mut::<Queue>() = queue;
+}
+
+/// The name of the device that sent a record (inspectors' actions name none).
+fn device_name(record: &Record) -> Option<&str> {
+    match record {
+        Record::Observation(o) => Some(&o.device),
+        Record::Pass(p) => Some(&p.device),
+        Record::Action(_) => None,
+    }
 }
 
 /// The device's entity, created (with its citizen, for phones) on first sight.

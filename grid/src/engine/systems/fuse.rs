@@ -4,6 +4,7 @@
 
 use bevy_ecs::prelude::{DetectChangesMut, Entity, Mut, World};
 use smallvec::SmallVec;
+use std::ops::Range;
 
 use crate::defect::DefectKind;
 use crate::engine::prefetch::prefetch;
@@ -11,7 +12,7 @@ use crate::engine::record::{Observation, Record};
 use crate::engine::rules::Rules;
 use crate::engine::state::{
     Candidate, CellDefect, Corner, Counters, Defect, Directory, Dirty, Evidence, Queue, Status,
-    Work, bucket_of, centre_of, corner_at, tile_of,
+    bucket_of, centre_of, corner_at, tile_of,
 };
 use crate::engine::systems::lifecycle::{act, pass_over};
 use crate::engine::systems::{Rows, defect_change, distance, push_change};
@@ -35,14 +36,7 @@ pub fn fuse_evidence(world: &mut World) {
         for (at, (id, (record, work))) in (*first_id..).zip(records.iter().zip(work)).enumerate() {
             if at % WARM_AHEAD == 0 {
                 let next = at..(at + WARM_AHEAD).min(records.len());
-                warm(
-                    world,
-                    &mut rows,
-                    &directory,
-                    &records[next.clone()],
-                    &queue.work[next],
-                    points,
-                );
+                warm(world, &mut rows, &directory, &queue, next);
             }
             if work.refused {
                 continue;
@@ -97,23 +91,18 @@ const WARM_AHEAD: usize = 64;
 /// candidates, and the row of the first candidate of the right kind (most often the defect the
 /// evidence joins). Only a hint to the cache: it decides nothing, and a record whose defect is
 /// made by an earlier one of the same batch simply finds it cold. The loop is short and its
-/// iterations independent, so their waits on memory overlap instead of adding up.
-fn warm(
-    world: &World,
-    rows: &mut Rows,
-    directory: &Directory,
-    records: &[Record],
-    work: &[Work],
-    points: &[[f64; 2]],
-) {
-    for (record, work) in records.iter().zip(work) {
+/// iterations independent, so their waits on memory overlap instead of adding up. (Passes are left
+/// alone: finding the defects along one costs more than waiting for them.)
+fn warm(world: &World, rows: &mut Rows, directory: &Directory, queue: &Queue, next: Range<usize>) {
+    for (record, work) in queue.records[next.clone()].iter().zip(&queue.work[next]) {
         let Record::Observation(observation) = record else {
             continue;
         };
         if work.refused || observation.outline.is_some() {
             continue;
         }
-        let Some(candidates) = directory.buckets.get(&bucket_of(points[work.points.start])) else {
+        let point = queue.points[work.points.start];
+        let Some(candidates) = directory.buckets.get(&bucket_of(point)) else {
             continue;
         };
         if let Some(candidate) = candidates.iter().find(|c| c.kind == observation.kind)

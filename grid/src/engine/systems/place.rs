@@ -9,8 +9,8 @@ use crate::engine::record::Record;
 use crate::engine::road_map::{Lookup, block_of};
 use crate::engine::rules::Rules;
 use crate::engine::state::{
-    Code, Corner, Directory, Queue, RoadCell, Section, Sectioning, Totals, Work, ceil_i32,
-    corner_at, floor_i32,
+    Code, Corner, Directory, Queue, RoadCell, Section, Sectioning, Totals, ceil_i32, corner_at,
+    floor_i32,
 };
 use crate::engine::systems::{distance, refuse};
 use crate::raster::rasterise_polygon;
@@ -60,20 +60,28 @@ pub fn place_observations(world: &mut World) {
             sections,
         } = &mut queue;
         let mut corners = Vec::new();
-        // The corner a record will be looked up at, for the prefetches of the records ahead.
-        let ahead = |work: &[Work], at: usize| {
-            let (record, work) = (records.get(at)?, work.get(at)?);
-            match record {
-                Record::Observation(o) if o.outline.is_none() && !work.refused => {
-                    Some(corner_at(points[work.points.start]))
-                }
-                _ => None,
-            }
-        };
         for (at, (id, record)) in (*first_id..).zip(records.iter()).enumerate() {
+            // Start loading the road map where the records just ahead will look.
             for (distance, level) in PREFETCH {
-                if let Some(corner) = ahead(work, at + distance) {
-                    placer.directory.road.prefetch(corner, level);
+                let ahead = at + distance;
+                let (Some(record), Some(work)) = (records.get(ahead), work.get(ahead)) else {
+                    continue;
+                };
+                if work.refused {
+                    continue;
+                }
+                let road = &placer.directory.road;
+                match record {
+                    Record::Observation(o) if o.outline.is_none() => {
+                        road.prefetch(corner_at(points[work.points.start]), level);
+                    }
+                    // Only a pass that will be walked (`MAX_PASS_M`) is prefetched.
+                    Record::Pass(_) if path_length(&points[work.points.clone()]) <= MAX_PASS_M => {
+                        for point in samples(&points[work.points.clone()]) {
+                            road.prefetch(corner_at(point), level);
+                        }
+                    }
+                    _ => {}
                 }
             }
             let work = &mut work[at];
@@ -107,7 +115,7 @@ pub fn place_observations(world: &mut World) {
                     evidence += 1;
                 }
                 Record::Pass(pass) => {
-                    let length: f64 = points.windows(2).map(|p| distance(p[0], p[1])).sum();
+                    let length = path_length(points);
                     if length.is_nan() || length > MAX_PASS_M {
                         let reason = format!(
                             "a pass of {:.0} km is longer than {:.0} km",
@@ -260,29 +268,38 @@ impl Placer<'_> {
         })
     }
 
-    /// The sections a path crosses, found by sampling each piece every `SECTION_STEP_M` from its
-    /// start, and at its end, into `out`. (Fixed spacing, not a whole number of equal steps: a
-    /// piece of 40.000000001 m and one of 39.999999999 m are sampled at the same places.)
+    /// The sections a path crosses, found at its `samples`, into `out`.
     fn sections_along(&mut self, world: &mut World, path: &[[f64; 2]], out: &mut Vec<Entity>) {
         let start = out.len();
-        for piece in path.windows(2) {
-            let (a, b) = (piece[0], piece[1]);
-            let length = distance(a, b);
-            let samples = (length / SECTION_STEP_M).ceil().max(0.0) as usize;
-            let along = (0..samples)
-                .map(|k| k as f64 * SECTION_STEP_M / length.max(f64::MIN_POSITIVE))
-                .chain(std::iter::once(1.0));
-            for f in along {
-                let point = [a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1])];
-                if let Some(section) = self.directory.road.section_at(corner_at(point)) {
-                    let section = self.section(world, section);
-                    if !out[start..].contains(&section) {
-                        out.push(section);
-                    }
+        for point in samples(path) {
+            if let Some(section) = self.directory.road.section_at(corner_at(point)) {
+                let section = self.section(world, section);
+                if !out[start..].contains(&section) {
+                    out.push(section);
                 }
             }
         }
     }
+}
+
+/// The length of a path, metres (NaN if a point is not a number).
+fn path_length(path: &[[f64; 2]]) -> f64 {
+    path.windows(2).map(|p| distance(p[0], p[1])).sum()
+}
+
+/// Where a pass's path is sampled for the sections it crosses: every `SECTION_STEP_M` along each
+/// piece from its start, and its end. (Fixed spacing, not a whole number of equal steps: a piece
+/// of 40.000000001 m and one of 39.999999999 m are sampled at the same places.)
+fn samples(path: &[[f64; 2]]) -> impl Iterator<Item = [f64; 2]> + '_ {
+    path.windows(2).flat_map(|piece| {
+        let (a, b) = (piece[0], piece[1]);
+        let length = distance(a, b);
+        let count = (length / SECTION_STEP_M).ceil().max(0.0) as usize;
+        (0..count)
+            .map(move |k| k as f64 * SECTION_STEP_M / length.max(f64::MIN_POSITIVE))
+            .chain(std::iter::once(1.0))
+            .map(move |f| [a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1])])
+    })
 }
 
 /// Squared distance from a point to the square of the cell with a south-west corner (0 inside).
