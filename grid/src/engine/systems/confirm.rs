@@ -73,10 +73,15 @@ pub fn confirm_defects(world: &mut World) {
 
 /// When and why a defect's evidence since it (re)opened meets the trust rules, if it does.
 ///
-/// One pass over the evidence, with no allocation: it runs for every pending defect that received
-/// evidence in the tick.
+/// It runs for every pending defect that received evidence in the tick, so a defect with little
+/// evidence is judged without allocating.
 pub fn trusted(rules: &Rules, defect: &Defect) -> Option<(f64, String)> {
-    let evidence = || defect.evidence.iter().filter(|e| e.t >= defect.epoch_t);
+    let since: SmallVec<[&Evidence; 16]> = defect
+        .evidence
+        .iter()
+        .filter(|e| e.t >= defect.epoch_t)
+        .collect();
+    let evidence = || since.iter().copied();
     let mut best: Option<(f64, String)> = None;
     let mut consider = |t: f64, reason: String| {
         if best.as_ref().is_none_or(|(bt, _)| t < *bt) {
