@@ -60,12 +60,13 @@ pub fn accept_records(world: &mut World) {
         } = &mut queue;
         // Known devices first, in a short loop of independent look-ups whose rows are prefetched:
         // twenty thousand phones' rows do not stay in the cache between two records of one phone.
+        // (`get_manual` skips the archetype check of `get`: the query state is fresh.)
         for (record, work) in records.iter().zip(work.iter_mut()) {
             if let Some(name) = device_name(record)
                 && let Some(&device) = directory.devices.get(name)
             {
                 work.device = Some(device);
-                if let Ok(row) = devices.get(world, device) {
+                if let Ok(row) = devices.get_manual(world, device) {
                     prefetch(row);
                 }
             }

@@ -94,6 +94,8 @@ const WARM_AHEAD: usize = 64;
 /// iterations independent, so their waits on memory overlap instead of adding up. (Passes are left
 /// alone: finding the defects along one costs more than waiting for them.)
 fn warm(world: &World, rows: &mut Rows, directory: &Directory, queue: &Queue, next: Range<usize>) {
+    // Once here, so that each look-up below can skip the archetype check (`get_manual`).
+    rows.defects.update_archetypes(world);
     for (record, work) in queue.records[next.clone()].iter().zip(&queue.work[next]) {
         let Record::Observation(observation) = record else {
             continue;
@@ -106,7 +108,7 @@ fn warm(world: &World, rows: &mut Rows, directory: &Directory, queue: &Queue, ne
             continue;
         };
         if let Some(candidate) = candidates.iter().find(|c| c.kind == observation.kind)
-            && let Ok(defect) = rows.defects.get(world, candidate.entity)
+            && let Ok(defect) = rows.defects.get_manual(world, candidate.entity)
         {
             prefetch(defect);
         }
