@@ -262,8 +262,8 @@ impl RoadMap {
         Some(self.sections[self.position(corner)?])
     }
 
-    /// The road cell at a corner, if it is one: its entity, or its section while it has none (one
-    /// probe of the block table answers both).
+    /// The road cell at a corner, if it is one: its entity, or its section while it has none (the
+    /// one block look-up answers both).
     pub fn lookup(&self, corner: Corner) -> Option<Lookup> {
         let (block, bit) = block_and_bit(corner);
         let entry = self.block(block)?;

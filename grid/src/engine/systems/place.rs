@@ -1,5 +1,6 @@
 //! Placement: the road cells of every accepted record, with cell and section entities created on
-//! first use. The road map answers a corner's segment, section and entity with one hash probe.
+//! first use. The road map answers a corner's segment, section and entity from its block, found by
+//! arithmetic in a dense index, which it can prefetch a few records ahead.
 
 use bevy_ecs::prelude::{Entity, Mut, World};
 
