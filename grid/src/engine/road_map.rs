@@ -8,9 +8,10 @@
 //! is computed rather than probed for, the engine can prefetch a record's block while it works on
 //! the records before it (`RoadMap::prefetch`): with records spread over a city, each of those
 //! loads is otherwise a wait on memory. The price is memory fixed at start-up (4 bytes a road cell,
-//! 16 bytes a block, 16 KiB a tile with roads), not memory that grows with the records. The entities of cells with evidence are kept apart, in a table of
-//! 64 slots for each block that has any: a record on a known cell finds its entity through the
-//! block it has just looked up (one more load), not through a second hash table.
+//! 16 bytes a block, 16 KiB a tile with roads, 4 bytes a tile of the network's bounding box), not
+//! memory that grows with the records. The entities of cells with evidence are kept apart, in a
+//! table of 64 slots for each block that has any: a record on a known cell finds its entity
+//! through the block it has just looked up (one more load), not through a second hash table.
 
 // bevy_platform's maps hash with foldhash and a fixed seed: fast, and the same on every run.
 use bevy_ecs::prelude::Entity;
@@ -224,16 +225,21 @@ impl RoadMap {
     /// for, so none of them waits on memory.
     pub fn prefetch(&self, corner: Corner, level: u8) {
         let (block, bit) = block_and_bit(corner);
-        let Some(slot) = self.index.slot_at(block) else {
+        let Some(number) = self
+            .index
+            .slot_at(block)
+            .and_then(|at| self.index.slots.get(at))
+        else {
             return;
         };
         if level == 0 {
-            if let Some(slot) = self.index.slots.get(slot) {
-                prefetch(slot);
-            }
+            prefetch(number);
             return;
         }
-        let Some(entry) = self.index.get(block).and_then(|n| self.blocks.get(n)) else {
+        let Some(entry) = (*number as usize)
+            .checked_sub(1)
+            .and_then(|n| self.blocks.get(n))
+        else {
             return;
         };
         if level == 1 {
