@@ -76,7 +76,7 @@ const TILE_LEN: usize = (TILE_BLOCKS * TILE_BLOCKS) as usize;
 /// that holds road cells a dense table of its blocks. Every look-up is arithmetic and two loads.
 #[derive(Debug, Default)]
 struct BlockIndex {
-    /// The first tile's numbers (tile = block `div_euclid` `TILE_BLOCKS`).
+    /// The first tile's numbers (`BlockIndex::tile_of`).
     origin: (i32, i32),
     /// Tiles across and up.
     size: (usize, usize),
@@ -88,17 +88,16 @@ struct BlockIndex {
 }
 
 impl BlockIndex {
-    /// An index over the tiles that hold the given blocks (at least one).
+    /// An index over the tiles that hold the given blocks.
     fn over(blocks: &[(i32, i32)]) -> BlockIndex {
-        let tile = |block: (i32, i32)| (block.0 >> TILE_SHIFT, block.1 >> TILE_SHIFT);
-        let (mut min, mut max) = ((i32::MAX, i32::MAX), (i32::MIN, i32::MIN));
-        for &block in blocks {
-            let (tx, ty) = tile(block);
-            min = (min.0.min(tx), min.1.min(ty));
-            max = (max.0.max(tx), max.1.max(ty));
-        }
         if blocks.is_empty() {
             return BlockIndex::default();
+        }
+        let (mut min, mut max) = ((i32::MAX, i32::MAX), (i32::MIN, i32::MIN));
+        for &block in blocks {
+            let (tx, ty) = Self::tile_of(block);
+            min = (min.0.min(tx), min.1.min(ty));
+            max = (max.0.max(tx), max.1.max(ty));
         }
         let size = (
             (i64::from(max.0) - i64::from(min.0) + 1) as usize,
@@ -117,17 +116,25 @@ impl BlockIndex {
                 // Fewer tiles than blocks, and blocks are numbered in u32 (`Block::first`).
                 index.tiles[at] = (index.slots.len() / TILE_LEN) as u32;
             }
-            let slot = (index.tiles[at] as usize - 1) * TILE_LEN + Self::in_tile(block);
+            let slot = index
+                .slot_at(block)
+                .expect("the block's tile has its slots");
             // Fewer blocks than road cells, and those fit a u32.
             index.slots[slot] = number as u32 + 1;
         }
         index
     }
 
+    /// The tile that holds a block (a floor division: `TILE_SHIFT`).
+    fn tile_of(block: (i32, i32)) -> (i32, i32) {
+        (block.0 >> TILE_SHIFT, block.1 >> TILE_SHIFT)
+    }
+
     /// The position in `tiles` of a block's tile, if the index covers it.
     fn tile_at(&self, block: (i32, i32)) -> Option<usize> {
-        let x = i64::from(block.0 >> TILE_SHIFT) - i64::from(self.origin.0);
-        let y = i64::from(block.1 >> TILE_SHIFT) - i64::from(self.origin.1);
+        let tile = Self::tile_of(block);
+        let x = i64::from(tile.0) - i64::from(self.origin.0);
+        let y = i64::from(tile.1) - i64::from(self.origin.1);
         let (x, y) = (usize::try_from(x).ok()?, usize::try_from(y).ok()?);
         (x < self.size.0 && y < self.size.1).then(|| y * self.size.0 + x)
     }

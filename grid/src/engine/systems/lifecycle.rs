@@ -284,11 +284,7 @@ pub(super) fn pass_over(
 /// The defects with a cell whose centre lies within `half_width` of a path, each once, in entity
 /// order. The search walks the path a tile at a time and looks only at the tiles that list
 /// defects, so it costs what the path's length and the defects near it cost, not its cells.
-pub(super) fn defects_along(
-    directory: &Directory,
-    path: &[[f64; 2]],
-    half_width: f64,
-) -> Vec<Entity> {
+fn defects_along(directory: &Directory, path: &[[f64; 2]], half_width: f64) -> Vec<Entity> {
     let half_width = half_width.max(0.0);
     let mut found = Vec::new();
     for piece in path.windows(2) {
