@@ -16,3 +16,19 @@ pub fn prefetch<T>(value: &T) {
     #[cfg(not(target_arch = "x86_64"))]
     let _ = value;
 }
+
+/// How many items ahead `prefetch_ahead` asks for a row.
+const ROWS_AHEAD: usize = 8;
+
+/// For a loop over `list` now at `at`: starts loading the row (`row_of`) of the item a few places
+/// ahead, so that rows spread over the city arrive while the items before them are worked on.
+#[inline(always)]
+pub fn prefetch_ahead<'a, E: Copy, T: 'a>(
+    list: &[E],
+    at: usize,
+    row_of: impl FnOnce(E) -> Option<&'a T>,
+) {
+    if let Some(row) = list.get(at + ROWS_AHEAD).and_then(|&item| row_of(item)) {
+        prefetch(row);
+    }
+}

@@ -6,12 +6,9 @@ use smallvec::SmallVec;
 
 use crate::cell::CellKey;
 use crate::engine::change::Change;
-use crate::engine::prefetch::prefetch;
+use crate::engine::prefetch::prefetch_ahead;
 use crate::engine::rules::Rules;
 use crate::engine::state::{Clock, Code, Defect, Dirty, Grid, Outbox, RoadCell, Totals};
-
-/// How many cells ahead a cell's row is prefetched.
-const PREFETCH_AHEAD: usize = 8;
 
 /// Recomputes the code of every cell of the tick's changed defects.
 #[allow(clippy::too_many_arguments)] // A system's parameters are its data access, listed.
@@ -38,12 +35,7 @@ pub fn set_cell_codes(
     let zone = grid.0.zone();
     let mut sections = Vec::new();
     for (at, &cell) in touched.iter().enumerate() {
-        // The cells are spread over the city: start loading a row a few cells ahead.
-        if let Some(&ahead) = touched.get(at + PREFETCH_AHEAD)
-            && let Ok(row) = cells.get(ahead)
-        {
-            prefetch(row);
-        }
+        prefetch_ahead(&touched, at, |ahead| cells.get(ahead).ok());
         let Ok(mut road_cell) = cells.get_mut(cell) else {
             continue;
         };

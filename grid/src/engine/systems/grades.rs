@@ -5,12 +5,9 @@ use bevy_ecs::prelude::{Query, Res, ResMut};
 
 use crate::engine::change::Change;
 use crate::engine::pci::{damage_ratio, pci};
-use crate::engine::prefetch::prefetch;
+use crate::engine::prefetch::prefetch_ahead;
 use crate::engine::rules::Rules;
 use crate::engine::state::{Clock, Defect, Dirty, Grid, Outbox, Section, Sectioning};
-
-/// How many sections ahead a section's row is prefetched.
-const PREFETCH_AHEAD: usize = 8;
 
 /// Recomputes PCI and grade of every section whose defects changed.
 #[allow(clippy::too_many_arguments)] // A system's parameters are its data access, listed.
@@ -26,12 +23,7 @@ pub fn grade_sections(
 ) {
     let dirty_sections = std::mem::take(&mut dirty.sections);
     for (at, &section_entity) in dirty_sections.iter().enumerate() {
-        // The sections are spread over the city: start loading a row a few sections ahead.
-        if let Some(&ahead) = dirty_sections.get(at + PREFETCH_AHEAD)
-            && let Ok(row) = sections.get(ahead)
-        {
-            prefetch(row);
-        }
+        prefetch_ahead(&dirty_sections, at, |ahead| sections.get(ahead).ok());
         let Ok(mut section) = sections.get_mut(section_entity) else {
             continue;
         };
