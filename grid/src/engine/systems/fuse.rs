@@ -267,6 +267,8 @@ fn fuse(
 ///
 /// A defect's cells and the cells' defects are written together, here (only a rejected defect,
 /// which takes no evidence, leaves its cells), so the defect itself says which cells are new to it.
+/// Likewise a defect lists a section exactly when the section lists the defect, so only a section
+/// new to the defect is fetched: most fresh cells lie in a section the defect already has.
 fn attach_cells(
     world: &mut World,
     rows: &mut Rows,
@@ -275,34 +277,41 @@ fn attach_cells(
     fresh: &[(Entity, Corner)],
     new: &mut Vec<Entity>,
 ) {
+    if fresh.is_empty() {
+        return;
+    }
+    let mut attached: SmallVec<[(Entity, Corner, Entity); 2]> = SmallVec::new();
     for &(cell, corner) in fresh {
-        let section = {
-            let Ok(mut row) = rows.cells.get_mut(world, cell) else {
-                continue;
-            };
-            let road_cell = row.bypass_change_detection();
-            road_cell.defects.push(defect);
-            road_cell.section
+        let Ok(mut row) = rows.cells.get_mut(world, cell) else {
+            continue;
         };
+        let road_cell = row.bypass_change_detection();
+        road_cell.defects.push(defect);
+        attached.push((cell, corner, road_cell.section));
         new.push(cell);
         directory
             .tiles
             .entry(tile_of(centre_of(corner)))
             .or_default()
             .push((corner, defect.entity));
-        if let Ok(mut row) = rows.defects.get_mut(world, defect.entity) {
-            let state = row.bypass_change_detection();
+    }
+    let mut new_sections: SmallVec<[Entity; 2]> = SmallVec::new();
+    if let Ok(mut row) = rows.defects.get_mut(world, defect.entity) {
+        let state = row.bypass_change_detection();
+        for &(cell, corner, section) in &attached {
             state.add_cell(corner, cell);
             match state.sections.iter_mut().find(|(s, _)| *s == section) {
                 Some((_, count)) => *count += 1,
-                None => state.sections.push((section, 1)),
+                None => {
+                    state.sections.push((section, 1));
+                    new_sections.push(section);
+                }
             }
         }
+    }
+    for section in new_sections {
         if let Ok(mut row) = rows.sections.get_mut(world, section) {
-            let section = row.bypass_change_detection();
-            if !section.defects.contains(&defect.entity) {
-                section.defects.push(defect.entity);
-            }
+            row.bypass_change_detection().defects.push(defect.entity);
         }
     }
 }
