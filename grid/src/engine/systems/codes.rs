@@ -63,14 +63,18 @@ pub fn set_cell_codes(
         }
         let mut defect_ids: Vec<u64> = counted.iter().map(|d| d.id).collect();
         defect_ids.sort_unstable();
+        // Sized once: collecting a filtered list would grow it a doubling at a time.
+        let mut evidence: Vec<u64> =
+            Vec::with_capacity(counted.iter().map(|d| d.evidence.len()).sum());
+        for defect in &counted {
+            let since = defect.evidence.iter().filter(|e| e.t >= defect.epoch_t);
+            evidence.extend(since.map(|e| e.id));
+        }
         // A defect's evidence is in id order (fusion appends it record by record), so only a
-        // cell with several counted defects needs its list sorted.
-        let mut evidence: Vec<u64> = counted
-            .iter()
-            .flat_map(|d| d.evidence.iter().filter(|e| e.t >= d.epoch_t).map(|e| e.id))
-            .collect();
+        // cell with several counted defects needs its list sorted, and the stable sort, which
+        // merges the sorted runs it finds, does that in one pass.
         if counted.len() > 1 {
-            evidence.sort_unstable();
+            evidence.sort();
         }
         outbox.0.push(Change::CellCode {
             t: clock.0,
