@@ -6,7 +6,7 @@
 //! instead found by arithmetic in a two-level index (512 m tiles, then the tile's 64 × 64 blocks),
 //! and a cell by one bit count in the block and one read in a shared array. Because every address
 //! is computed rather than probed for, the engine can prefetch a record's block while it works on
-//! the records before it (`RoadMap::prefetch`): with records spread over a city, each of those
+//! the records before it (`RoadMap::prefetch_all`): with records spread over a city, each of those
 //! loads is otherwise a wait on memory. The price is memory fixed at start-up (4 bytes a road cell,
 //! 16 bytes a block, 16 KiB a tile with roads, 4 bytes a tile of the network's bounding box), not
 //! memory that grows with the records. The entities of cells with evidence are kept apart, in a
@@ -226,45 +226,56 @@ impl RoadMap {
         self.blocks.get(self.index.get(block)?)
     }
 
-    /// Starts loading what `lookup` will read for a corner, one level of the index per call, so
-    /// that the loads of several records overlap: called at `level` 0 a few records ahead of the
-    /// look-up, 1 a little nearer, 2 just before. Each level reads only what the one before asked
-    /// for, so none of them waits on memory.
-    pub fn prefetch(&self, corner: Corner, level: u8) {
-        let (block, bit) = block_and_bit(corner);
-        let Some(number) = self
-            .index
-            .slot_at(block)
-            .and_then(|at| self.index.slots.get(at))
-        else {
-            return;
-        };
-        if level == 0 {
-            prefetch(number);
-            return;
-        }
-        let Some(entry) = (*number as usize)
-            .checked_sub(1)
-            .and_then(|n| self.blocks.get(n))
-        else {
-            return;
-        };
-        if level == 1 {
-            prefetch(entry);
-            return;
-        }
-        let Some(rank) = entry.rank(bit) else {
-            return;
-        };
-        match (entry.cells as usize).checked_sub(1) {
-            Some(cells) => {
-                if let Some(slots) = self.cells.get(cells) {
-                    prefetch(&slots[bit as usize]);
+    /// Starts loading what `lookup` will read for each of many corners. It goes one level of the
+    /// index at a time over a batch of corners (the index slot, then the block, then the cell), so
+    /// that the loads of one level are all on their way together, and each level reads only what
+    /// the one before asked for, by then mostly arrived. It keeps what each level found for the
+    /// next instead of looking it up again. Only a hint to the cache: it decides nothing.
+    pub fn prefetch_all(&self, corners: &[Corner]) {
+        const BATCH: usize = 64;
+        const NONE: usize = usize::MAX;
+        for batch in corners.chunks(BATCH) {
+            // Per corner: its bit in its block, and its position in `index.slots`, then in
+            // `blocks` (`NONE` once a level finds nothing).
+            let mut bits = [0u32; BATCH];
+            let mut at = [NONE; BATCH];
+            for ((&corner, bit), at) in batch.iter().zip(&mut bits).zip(&mut at) {
+                let (block, b) = block_and_bit(corner);
+                *bit = b;
+                if let Some(slot) = self.index.slot_at(block)
+                    && let Some(number) = self.index.slots.get(slot)
+                {
+                    prefetch(number);
+                    *at = slot;
                 }
             }
-            None => {
-                if let Some(section) = self.sections.get(entry.first as usize + rank) {
-                    prefetch(section);
+            for at in &mut at[..batch.len()] {
+                *at = match self.index.slots.get(*at) {
+                    Some(&number) => (number as usize).checked_sub(1).unwrap_or(NONE),
+                    None => NONE,
+                };
+                if let Some(entry) = self.blocks.get(*at) {
+                    prefetch(entry);
+                }
+            }
+            for (&bit, &at) in bits.iter().zip(&at[..batch.len()]) {
+                let Some(entry) = self.blocks.get(at) else {
+                    continue;
+                };
+                let Some(rank) = entry.rank(bit) else {
+                    continue;
+                };
+                match (entry.cells as usize).checked_sub(1) {
+                    Some(cells) => {
+                        if let Some(slots) = self.cells.get(cells) {
+                            prefetch(&slots[bit as usize]);
+                        }
+                    }
+                    None => {
+                        if let Some(section) = self.sections.get(entry.first as usize + rank) {
+                            prefetch(section);
+                        }
+                    }
                 }
             }
         }
@@ -476,11 +487,20 @@ mod tests {
         let corner = (cell.easting, cell.northing);
         map.set_cell(corner, Entity::from_raw_u32(7).unwrap());
         let far = [(i32::MIN, i32::MIN), (i32::MAX, i32::MAX), (0, 0), (-1, -1)];
-        for corner in far.into_iter().chain([corner, (corner.0 + 1, corner.1)]) {
-            for level in 0..=3 {
-                map.prefetch(corner, level);
-            }
-        }
+        // Road cells with and without an entity, corners off the road and off the index, in
+        // more than one batch.
+        let corners: Vec<Corner> = far
+            .into_iter()
+            .chain(
+                grid.index()
+                    .iter()
+                    .map(|c| (c.easting, c.northing))
+                    .take(150),
+            )
+            .chain([(corner.0 + 1, corner.1)])
+            .collect();
+        map.prefetch_all(&corners);
+        map.prefetch_all(&[]);
         assert_eq!(map.cell_at(corner), Entity::from_raw_u32(7));
     }
 

@@ -1,6 +1,6 @@
 //! Placement: the road cells of every accepted record, with cell and section entities created on
 //! first use. The road map answers a corner's segment, section and entity from its block, found by
-//! arithmetic in a dense index, which it can prefetch a few records ahead.
+//! arithmetic in a dense index, whose loads it starts for the next records in one batch.
 
 use bevy_ecs::prelude::{Entity, Mut, World};
 
@@ -10,8 +10,8 @@ use crate::engine::record::Record;
 use crate::engine::road_map::{Lookup, block_of};
 use crate::engine::rules::Rules;
 use crate::engine::state::{
-    Code, Corner, Directory, Queue, RoadCell, Section, Sectioning, Totals, ceil_i32, corner_at,
-    floor_i32,
+    Code, Corner, Directory, Queue, RoadCell, Section, Sectioning, Totals, Work, ceil_i32,
+    corner_at, floor_i32,
 };
 use crate::engine::systems::{distance, refuse};
 use crate::raster::rasterise_polygon;
@@ -31,9 +31,10 @@ pub const MAX_OUTLINE_SIDE_M: f64 = 500.0;
 /// The longest pass path, metres (a long patrol drive; more is refused rather than walked).
 pub const MAX_PASS_M: f64 = 100_000.0;
 
-/// How many records ahead the road map is asked to start loading each level of a record's look-up
-/// (`RoadMap::prefetch`): the index first, then the block, then the cell.
-const PREFETCH: [(usize, u8); 3] = [(3, 0), (2, 1), (1, 2)];
+/// Records whose road-map look-ups are started at a time (`RoadMap::prefetch_all`): enough for
+/// many loads to be on their way at once, few enough that what they load is still in the cache
+/// when their turn comes.
+const WARM_AHEAD: usize = 64;
 
 /// Finds the road cells of every accepted record (creating cell and section entities); refuses
 /// observations that have none.
@@ -61,29 +62,12 @@ pub fn place_observations(world: &mut World) {
             sections,
         } = &mut queue;
         let mut corners = Vec::new();
+        let mut ahead = Vec::new();
         for (at, (id, record)) in (*first_id..).zip(records.iter()).enumerate() {
-            // Start loading the road map where the records just ahead will look.
-            for (distance, level) in PREFETCH {
-                let ahead = at + distance;
-                let (Some(record), Some(work)) = (records.get(ahead), work.get(ahead)) else {
-                    continue;
-                };
-                if work.refused {
-                    continue;
-                }
-                let road = &placer.directory.road;
-                match record {
-                    Record::Observation(o) if o.outline.is_none() => {
-                        road.prefetch(corner_at(points[work.points.start]), level);
-                    }
-                    // Only a pass that will be walked (`MAX_PASS_M`) is prefetched.
-                    Record::Pass(_) if path_length(&points[work.points.clone()]) <= MAX_PASS_M => {
-                        for point in samples(&points[work.points.clone()]) {
-                            road.prefetch(corner_at(point), level);
-                        }
-                    }
-                    _ => {}
-                }
+            if at % WARM_AHEAD == 0 {
+                let next = at..(at + WARM_AHEAD).min(records.len());
+                lookups_of(&records[next.clone()], &work[next], points, &mut ahead);
+                placer.directory.road.prefetch_all(&ahead);
             }
             let work = &mut work[at];
             if work.refused {
@@ -279,6 +263,25 @@ impl Placer<'_> {
                     out.push(section);
                 }
             }
+        }
+    }
+}
+
+/// The corners that placing records will look up, into `out`: an observation's position (an
+/// outline's cells are found by rasterising, later) and the samples of a pass that will be walked.
+fn lookups_of(records: &[Record], work: &[Work], points: &[[f64; 2]], out: &mut Vec<Corner>) {
+    out.clear();
+    for (record, work) in records.iter().zip(work) {
+        if work.refused {
+            continue;
+        }
+        let points = &points[work.points.clone()];
+        match record {
+            Record::Observation(o) if o.outline.is_none() => out.push(corner_at(points[0])),
+            Record::Pass(_) if path_length(points) <= MAX_PASS_M => {
+                out.extend(samples(points).map(corner_at));
+            }
+            _ => {}
         }
     }
 }
