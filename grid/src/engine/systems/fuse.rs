@@ -36,7 +36,14 @@ pub fn fuse_evidence(world: &mut World) {
         for (at, (id, (record, work))) in (*first_id..).zip(records.iter().zip(work)).enumerate() {
             if at % WARM_AHEAD == 0 {
                 let next = at..(at + WARM_AHEAD).min(records.len());
-                warm(world, &mut rows, &directory, &queue, next);
+                warm(
+                    world,
+                    &mut rows,
+                    &directory,
+                    &queue,
+                    rules.fusion.radius_m,
+                    next,
+                );
             }
             if work.refused {
                 continue;
@@ -88,12 +95,19 @@ pub fn fuse_evidence(world: &mut World) {
 const WARM_AHEAD: usize = 64;
 
 /// Starts loading what fusing the next observations will read: the fusion bucket of each, its
-/// candidates, and the row of the first candidate of the right kind (most often the defect the
-/// evidence joins). Only a hint to the cache: it decides nothing, and a record whose defect is
+/// candidates, and the row of the defect the evidence would join as things stand (the nearest of
+/// its kind: a site often has several defects of one kind, so the first listed is often not it). Only a hint to the cache: it decides nothing, and a record whose defect is
 /// made by an earlier one of the same batch simply finds it cold. The loop is short and its
 /// iterations independent, so their waits on memory overlap instead of adding up. (Passes are left
 /// alone: finding the defects along one costs more than waiting for them.)
-fn warm(world: &World, rows: &mut Rows, directory: &Directory, queue: &Queue, next: Range<usize>) {
+fn warm(
+    world: &World,
+    rows: &mut Rows,
+    directory: &Directory,
+    queue: &Queue,
+    radius: f64,
+    next: Range<usize>,
+) {
     // Once here, so that each look-up below can skip the archetype check (`get_manual`).
     rows.defects.update_archetypes(world);
     for (record, work) in queue.records[next.clone()].iter().zip(&queue.work[next]) {
@@ -104,11 +118,8 @@ fn warm(world: &World, rows: &mut Rows, directory: &Directory, queue: &Queue, ne
             continue;
         }
         let point = queue.points[work.points.start];
-        let Some(candidates) = directory.buckets.get(&bucket_of(point)) else {
-            continue;
-        };
-        if let Some(candidate) = candidates.iter().find(|c| c.kind == observation.kind)
-            && let Ok(defect) = rows.defects.get_manual(world, candidate.entity)
+        if let Some(defect) = nearest_defect(directory, observation.kind, point, radius, |_| true)
+            && let Ok(defect) = rows.defects.get_manual(world, defect)
         {
             prefetch(defect);
         }
