@@ -96,10 +96,11 @@ const WARM_AHEAD: usize = 64;
 
 /// Starts loading what fusing the next observations will read: the fusion bucket of each, its
 /// candidates, and the row of the defect the evidence would join as things stand (the nearest of
-/// its kind: a site often has several defects of one kind, so the first listed is often not it). Only a hint to the cache: it decides nothing, and a record whose defect is
-/// made by an earlier one of the same batch simply finds it cold. The loop is short and its
-/// iterations independent, so their waits on memory overlap instead of adding up. (Passes are left
-/// alone: finding the defects along one costs more than waiting for them.)
+/// its kind: a site often has several defects of one kind, so the first listed is often not it).
+/// Only a hint to the cache: it decides nothing, and a record whose defect is made by an earlier
+/// one of the same batch simply finds it cold. The loop is short and its iterations independent,
+/// so their waits on memory overlap instead of adding up. (Passes are left alone: finding the
+/// defects along one costs more than waiting for them.)
 fn warm(
     world: &World,
     rows: &mut Rows,
@@ -322,7 +323,12 @@ fn attach_cells(
     }
     for section in new_sections {
         if let Ok(mut row) = rows.sections.get_mut(world, section) {
-            row.bypass_change_detection().defects.push(defect.entity);
+            let listed = &mut row.bypass_change_detection().defects;
+            debug_assert!(
+                !listed.contains(&defect.entity),
+                "sections list a defect once"
+            );
+            listed.push(defect.entity);
         }
     }
 }
