@@ -2,6 +2,8 @@
 //! wait on memory. Where the engine knows early what a later record will read, it asks for the line
 //! ahead of time, and the waits of several records overlap.
 
+use std::ops::Range;
+
 /// Asks the processor to start loading the line that holds `value`, without waiting for it.
 #[inline(always)]
 pub fn prefetch<T>(value: &T) {
@@ -15,6 +17,18 @@ pub fn prefetch<T>(value: &T) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = value;
+}
+
+/// How many records a stage warms at a time (`warm_batch`): enough for many loads to be on their
+/// way at once, few enough that what they load is still in the cache when their turn comes.
+const WARM_AHEAD: usize = 64;
+
+/// For a loop over `len` records now at `at`: the records whose loads to start now, at the first
+/// record of each batch of `WARM_AHEAD`, else `None`.
+#[inline(always)]
+pub fn warm_batch(at: usize, len: usize) -> Option<Range<usize>> {
+    at.is_multiple_of(WARM_AHEAD)
+        .then(|| at..(at + WARM_AHEAD).min(len))
 }
 
 /// How many items ahead `prefetch_ahead` asks for a row.

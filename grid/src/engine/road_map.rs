@@ -153,7 +153,12 @@ impl BlockIndex {
 
     /// The index in `RoadMap::blocks` of a block with road cells.
     fn get(&self, block: (i32, i32)) -> Option<usize> {
-        let number = *self.slots.get(self.slot_at(block)?)?;
+        self.block_in(self.slot_at(block)?)
+    }
+
+    /// The index in `RoadMap::blocks` of the block at a position in `slots`, if there is one.
+    fn block_in(&self, slot: usize) -> Option<usize> {
+        let number = *self.slots.get(slot)?;
         (number as usize).checked_sub(1)
     }
 
@@ -250,10 +255,7 @@ impl RoadMap {
                 }
             }
             for at in &mut at[..batch.len()] {
-                *at = match self.index.slots.get(*at) {
-                    Some(&number) => (number as usize).checked_sub(1).unwrap_or(NONE),
-                    None => NONE,
-                };
+                *at = self.index.block_in(*at).unwrap_or(NONE);
                 if let Some(entry) = self.blocks.get(*at) {
                     prefetch(entry);
                 }

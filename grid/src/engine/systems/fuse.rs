@@ -7,7 +7,7 @@ use smallvec::SmallVec;
 use std::ops::Range;
 
 use crate::defect::DefectKind;
-use crate::engine::prefetch::prefetch;
+use crate::engine::prefetch::{prefetch, warm_batch};
 use crate::engine::record::{Observation, Record};
 use crate::engine::rules::Rules;
 use crate::engine::state::{
@@ -34,8 +34,7 @@ pub fn fuse_evidence(world: &mut World) {
             sections,
         } = &queue;
         for (at, (id, (record, work))) in (*first_id..).zip(records.iter().zip(work)).enumerate() {
-            if at % WARM_AHEAD == 0 {
-                let next = at..(at + WARM_AHEAD).min(records.len());
+            if let Some(next) = warm_batch(at, records.len()) {
                 warm(
                     world,
                     &mut rows,
@@ -89,10 +88,6 @@ pub fn fuse_evidence(world: &mut World) {
     *world.resource_mut::<Dirty>() = dirty;
     *world.resource_mut::<Queue>() = queue;
 }
-
-/// Records whose fusion state `warm` loads at a time: enough for many loads to be on their way
-/// at once, few enough that what they load is still in the cache when their turn comes.
-const WARM_AHEAD: usize = 64;
 
 /// Starts loading what fusing the next observations will read: the fusion bucket of each, its
 /// candidates, and the row of the defect the evidence would join as things stand (the nearest of

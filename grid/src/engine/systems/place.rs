@@ -6,6 +6,7 @@ use bevy_ecs::prelude::{Entity, Mut, World};
 
 use crate::cell::Cell;
 use crate::engine::pci::Grade;
+use crate::engine::prefetch::warm_batch;
 use crate::engine::record::Record;
 use crate::engine::road_map::{Lookup, block_of};
 use crate::engine::rules::Rules;
@@ -30,11 +31,6 @@ pub const MAX_OUTLINE_SIDE_M: f64 = 500.0;
 
 /// The longest pass path, metres (a long patrol drive; more is refused rather than walked).
 pub const MAX_PASS_M: f64 = 100_000.0;
-
-/// Records whose road-map look-ups are started at a time (`RoadMap::prefetch_all`): enough for
-/// many loads to be on their way at once, few enough that what they load is still in the cache
-/// when their turn comes.
-const WARM_AHEAD: usize = 64;
 
 /// Finds the road cells of every accepted record (creating cell and section entities); refuses
 /// observations that have none.
@@ -64,8 +60,7 @@ pub fn place_observations(world: &mut World) {
         let mut corners = Vec::new();
         let mut ahead = Vec::new();
         for (at, (id, record)) in (*first_id..).zip(records.iter()).enumerate() {
-            if at % WARM_AHEAD == 0 {
-                let next = at..(at + WARM_AHEAD).min(records.len());
+            if let Some(next) = warm_batch(at, records.len()) {
                 lookups_of(&records[next.clone()], &work[next], points, &mut ahead);
                 placer.directory.road.prefetch_all(&ahead);
             }
