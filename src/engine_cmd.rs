@@ -98,7 +98,7 @@ struct EngineSetup {
     /// UTM zone of the grid (default: the network's).
     #[arg(long)]
     zone: Option<UtmZone>,
-    /// A rules file (TOML; default: the built-in roadcode-rules-1, see docs/RULES.md).
+    /// A rules file (TOML; default: the built-in roadcode-rules-2, see docs/RULES.md).
     #[arg(long)]
     rules: Option<PathBuf>,
     /// Maintenance and police areas (GeoJSON polygons with `name` and `role`).

@@ -76,7 +76,7 @@ fn replay_prints_figures_and_writes_events() {
         .expect("a cell_code event");
     assert_eq!(red["cell"], "51RTP2731753165");
     assert_eq!(red["code"], "red");
-    assert_eq!(red["rules"], "roadcode-rules-1");
+    assert_eq!(red["rules"], "roadcode-rules-2");
     assert_eq!(red["evidence"], serde_json::json!([0]));
     // 朝晖路 here is a tertiary road (40 km/h): the city's unit repairs it, police are not told.
     let dispatch = events

@@ -16,7 +16,7 @@ const DEFAULT_RULES: &str = include_str!("default_rules.toml");
 /// The engine's rules, checked: every kind has weights in [0, 1], thresholds are in range.
 #[derive(Debug, Clone, PartialEq, bevy_ecs::prelude::Resource)]
 pub struct Rules {
-    /// The version every code and change names, such as `roadcode-rules-1`.
+    /// The version every code and change names, such as `roadcode-rules-2`.
     pub version: String,
     weights: [[f64; 3]; 16],
     hazards: Vec<(DefectKind, Severity)>,
@@ -78,6 +78,11 @@ pub struct FusionRules {
     pub max_accuracy_m: f64,
     /// Positions this close to the road surface are snapped to it, metres.
     pub snap_m: f64,
+    /// A point observation that joins a defect adds the cell under its position to the defect
+    /// only when its accuracy is this good or better, metres: a vaguer position does not say
+    /// which 1 m cell is damaged, and counting the cells its noise reaches would inflate the
+    /// damaged area.
+    pub extent_accuracy_m: f64,
 }
 
 /// Lifecycle thresholds.
@@ -242,9 +247,14 @@ impl Rules {
         if !(fusion.radius_m > 0.0
             && fusion.radius_m <= 20.0
             && fusion.max_accuracy_m > 0.0
-            && (0.0..=50.0).contains(&fusion.snap_m))
+            && (0.0..=50.0).contains(&fusion.snap_m)
+            && fusion.extent_accuracy_m >= 0.0)
         {
-            return bad("fusion: radius in (0, 20] m, positive accuracy, snap in [0, 50] m".into());
+            return bad(
+                "fusion: radius in (0, 20] m, positive accuracy, snap in [0, 50] m, \
+                 extent accuracy >= 0 m"
+                    .into(),
+            );
         }
         let pci = &raw.pci;
         if !(pci.a0 > 0.0 && pci.a1 > 0.0 && pci.section_length_m >= 1.0) {
@@ -340,7 +350,7 @@ mod tests {
     #[test]
     fn default_rules_are_valid_and_match_the_design() {
         let rules = Rules::default();
-        assert_eq!(rules.version, "roadcode-rules-1");
+        assert_eq!(rules.version, "roadcode-rules-2");
         assert_eq!(rules.weight(DefectKind::Pothole, Severity::Medium), 0.9);
         assert_eq!(rules.weight(DefectKind::BlockCrack, Severity::Heavy), 0.8);
         assert_eq!(rules.weight(DefectKind::ManholeCover, Severity::Light), 1.0);

@@ -14,7 +14,7 @@ use crate::defect::{DefectKind, Severity};
 use crate::engine::change::Change;
 use crate::engine::pci::Grade;
 use crate::engine::record::{Record, Source};
-use crate::engine::road_map::RoadMap;
+use crate::engine::road_map::{Lookup, RoadMap};
 use crate::road_grid::RoadGrid;
 
 /// A cell's health code.
@@ -323,8 +323,8 @@ pub struct Queue {
     pub work: Vec<Work>,
     /// Plane positions of the tick's records.
     pub points: Vec<[f64; 2]>,
-    /// Cells of the tick's records.
-    pub cells: Vec<Entity>,
+    /// Cells of the tick's records, as the road map knew them when they were placed.
+    pub cells: Vec<Lookup>,
     /// The corners of `cells`, at the same index.
     pub corners: Vec<Corner>,
     /// Sections of the tick's passes.

@@ -136,7 +136,7 @@ fn three_independent_phones_at_the_same_place_do() {
     });
     assert_eq!(
         cell_change,
-        Some((Code::Red, "roadcode-rules-1".into(), vec![1], vec![0, 1, 2]))
+        Some((Code::Red, "roadcode-rules-2".into(), vec![1], vec![0, 1, 2]))
     );
     // First phone 10 points, the others 5.
     assert_eq!(
@@ -188,6 +188,35 @@ fn a_phone_and_a_weak_vehicle_detection_agree() {
     assert_eq!(code(&engine, at), Code::Red);
 }
 
+#[test]
+fn only_precise_positions_spread_a_defect_over_more_cells() {
+    let mut engine = engine();
+    let with_accuracy = |record: Record, accuracy_m: f64| match record {
+        Record::Observation(o) => Record::Observation(Observation { accuracy_m, ..o }),
+        other => other,
+    };
+    // A detection opens the defect on its cell, whatever its accuracy.
+    engine.tick(vec![vehicle(T0, 0.9, on_road(50.5))]);
+    assert_eq!(code(&engine, on_road(50.5)), Code::Red);
+    // Positions 1.5 m off with 1 m accuracy join it but do not say which cell is damaged.
+    engine.tick(vec![
+        vehicle(T0 + 60.0, 0.9, on_road(52.0)),
+        vehicle(T0 + 120.0, 0.9, on_road(49.0)),
+    ]);
+    assert_eq!(engine.defect(1).unwrap().evidence.len(), 3);
+    assert_eq!(engine.defect(1).unwrap().cells, 1);
+    assert_eq!(code(&engine, on_road(52.0)), Code::Green);
+    // One within half a cell does.
+    // (A day later: the same device at the same cell within minutes is a duplicate.)
+    let changes = engine.tick(vec![with_accuracy(
+        vehicle(T0 + DAY, 0.9, on_road(52.0)),
+        0.3,
+    )]);
+    assert!(refusals(&changes).is_empty());
+    assert_eq!(engine.defect(1).unwrap().cells, 2);
+    assert_eq!(code(&engine, on_road(52.0)), Code::Red);
+    assert!(engine.defect(2).is_none());
+}
 #[test]
 fn repair_and_verification_return_the_cell_to_green_and_a_new_detection_reopens() {
     let mut engine = engine();

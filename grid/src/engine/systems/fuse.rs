@@ -9,21 +9,34 @@ use std::ops::Range;
 use crate::defect::DefectKind;
 use crate::engine::prefetch::{prefetch, warm_batch};
 use crate::engine::record::{Observation, Record};
+use crate::engine::road_map::Lookup;
 use crate::engine::rules::Rules;
 use crate::engine::state::{
-    Candidate, CellDefect, Corner, Counters, Defect, Directory, Dirty, Evidence, Queue, Status,
-    bucket_of, centre_of, corner_at, tile_of,
+    Candidate, CellDefect, Corner, Counters, Defect, Directory, Dirty, Evidence, Queue, Sectioning,
+    Status, Totals, bucket_of, centre_of, corner_at, tile_of,
 };
+use crate::engine::systems::entities;
 use crate::engine::systems::lifecycle::{act, pass_over};
 use crate::engine::systems::{Rows, defect_change, distance, push_change};
 
 /// Fuses evidence into defects, applies inspectors' actions and patrol passes, in record order.
 pub fn fuse_evidence(world: &mut World) {
     let rules = world.resource::<Rules>().clone();
+    let sectioning = world
+        .remove_resource::<Sectioning>()
+        .expect("the engine inserts Sectioning");
     let mut queue = std::mem::take(&mut *world.resource_mut::<Queue>());
     let mut dirty = std::mem::take(&mut *world.resource_mut::<Dirty>());
+    let mut new_cells = 0;
     world.resource_scope(|world, mut directory: Mut<Directory>| {
-        let mut rows = Rows::new(world);
+        let mut fusion = Fusion {
+            rows: Rows::new(world),
+            directory: &mut directory,
+            dirty: &mut dirty,
+            rules: &rules,
+            sectioning: &sectioning,
+            new_cells: 0,
+        };
         let Queue {
             first_id,
             records,
@@ -37,8 +50,8 @@ pub fn fuse_evidence(world: &mut World) {
             if let Some(next) = warm_batch(at, records.len()) {
                 warm(
                     world,
-                    &mut rows,
-                    &directory,
+                    &mut fusion.rows,
+                    fusion.directory,
                     &queue,
                     rules.fusion.radius_m,
                     next,
@@ -53,12 +66,8 @@ pub fn fuse_evidence(world: &mut World) {
             };
             let device = work.device.unwrap_or(Entity::PLACEHOLDER);
             match record {
-                Record::Observation(observation) => fuse(
+                Record::Observation(observation) => fusion.fuse(
                     world,
-                    &mut rows,
-                    &mut directory,
-                    &mut dirty,
-                    &rules,
                     Fusing {
                         id,
                         device,
@@ -69,12 +78,20 @@ pub fn fuse_evidence(world: &mut World) {
                 ),
                 Record::Action(action) => {
                     let point = points[work.points.clone()].first().copied();
-                    act(world, &mut directory, &mut dirty, &rules, id, action, point);
+                    act(
+                        world,
+                        fusion.directory,
+                        fusion.dirty,
+                        &rules,
+                        id,
+                        action,
+                        point,
+                    );
                 }
                 Record::Pass(pass) => pass_over(
                     world,
-                    &mut rows,
-                    &directory,
+                    &mut fusion.rows,
+                    fusion.directory,
                     &rules,
                     (pass.t, pass.source, device),
                     &points[work.points.clone()],
@@ -82,7 +99,10 @@ pub fn fuse_evidence(world: &mut World) {
                 ),
             }
         }
+        new_cells = fusion.new_cells;
     });
+    world.insert_resource(sectioning);
+    world.resource_mut::<Totals>().active_cells += new_cells;
     // The records are spent: free their strings now rather than at the next tick.
     queue.records.clear();
     *world.resource_mut::<Dirty>() = dirty;
@@ -122,11 +142,18 @@ fn warm(
     }
 }
 
-/// The cells an observation lies on: entities and their corners, at the same index.
+/// The cells an observation lies on, as placement found them, and their corners at the same index.
 #[derive(Clone, Copy)]
 struct Placed<'a> {
-    cells: &'a [Entity],
+    cells: &'a [Lookup],
     corners: &'a [Corner],
+}
+
+impl Placed<'_> {
+    const NONE: Placed<'static> = Placed {
+        cells: &[],
+        corners: &[],
+    };
 }
 
 /// An accepted, placed observation.
@@ -137,212 +164,238 @@ struct Fusing<'a> {
     observation: &'a Observation,
 }
 
-fn fuse(
-    world: &mut World,
-    rows: &mut Rows,
-    directory: &mut Directory,
-    dirty: &mut Dirty,
-    rules: &Rules,
-    fusing: Fusing<'_>,
-    placed: Placed<'_>,
-) {
-    let Fusing {
-        id,
-        device,
-        point,
-        observation,
-    } = fusing;
-    let target = match &observation.outline {
-        Some(_) => defect_on_cells(world, rows, observation.kind, placed.cells),
-        None => nearest_defect(
-            directory,
-            observation.kind,
-            point,
-            rules.fusion.radius_m,
-            |_| true,
-        ),
-    };
-    let evidence = Evidence {
-        id,
-        t: observation.t,
-        source: observation.source,
-        device,
-        confidence: observation.confidence as f32,
-        severity: observation.severity,
-        point,
-    };
-    let defect = match target {
-        Some(defect) => defect,
-        None => {
-            let id = {
-                let mut counters = world.resource_mut::<Counters>();
-                counters.next_defect += 1;
-                counters.next_defect
-            };
-            let entity = world
-                .spawn(Defect {
-                    id,
-                    kind: observation.kind,
-                    severity: observation.severity,
-                    status: Status::Pending,
-                    possibly_repaired: false,
-                    misses: 0,
-                    point,
-                    cells: Default::default(),
-                    near: 0,
-                    home: corner_at(point),
-                    sections: Vec::new(),
-                    evidence: Vec::new(),
-                    epoch_t: observation.t,
-                    first_t: observation.t,
-                    confirmed_t: None,
-                    repaired_t: None,
-                    unit: None,
-                })
-                .id();
-            directory.defects.insert(id, entity);
-            let candidate = Candidate {
-                kind: observation.kind,
-                id,
-                point,
-                entity,
-            };
-            list_candidate(directory, candidate, rules.fusion.radius_m);
-            let reason = format!("new, seen by {}", observation.source.name());
-            push_change(world, defect_change(world, entity, observation.t, reason));
-            entity
-        }
-    };
-    // Reopen a repaired or closed defect that is seen again. The cells new to the defect are
-    // found while its row is at hand: most evidence lands on cells it covers already.
-    let mut fresh: SmallVec<[(Entity, Corner); 2]> = SmallVec::new();
-    let (reopened, worse, status, id) = {
-        let Ok(mut row) = rows.defects.get_mut(world, defect) else {
-            return;
-        };
-        let state = row.bypass_change_detection();
-        for (&cell, &corner) in placed.cells.iter().zip(placed.corners) {
-            if !state.covers(corner, cell) && !fresh.iter().any(|&(c, _)| c == cell) {
-                fresh.push((cell, corner));
-            }
-        }
-        let mut reopened = None;
-        if matches!(state.status, Status::Repaired | Status::Verified) {
-            state.status = Status::Pending;
-            state.epoch_t = observation.t;
-            state.severity = observation.severity;
-            state.unit = None;
-            reopened = Some("reopened: seen again after repair");
-        } else if state.possibly_repaired {
-            state.possibly_repaired = false;
-            reopened = Some("seen again: not repaired after all");
-        }
-        state.misses = 0;
-        let worse = observation.severity > state.severity;
-        state.severity = state.severity.max(observation.severity);
-        state.evidence.push(evidence);
-        (reopened, worse, state.status, state.id)
-    };
-    if let Some(reason) = reopened {
-        push_change(
-            world,
-            defect_change(world, defect, observation.t, reason.into()),
-        );
-    }
-    let grown_from = dirty.cells.len();
-    let listed = CellDefect {
-        entity: defect,
-        id,
-        kind: observation.kind,
-    };
-    attach_cells(world, rows, directory, listed, &fresh, &mut dirty.cells);
-    // Only defects that count make codes and grades: a new or reopened defect is pending, and
-    // evidence alone changes nothing. A counted defect that got worse changes all its cells; one
-    // that grew, the new ones.
-    if !status.counts() {
-        dirty.cells.truncate(grown_from);
-    } else if worse {
-        dirty.defects.push(defect);
-    }
-    if status == Status::Pending {
-        dirty.trust.push(defect);
-    }
+/// What fusing one tick's observations works with.
+struct Fusion<'a> {
+    rows: Rows,
+    directory: &'a mut Directory,
+    dirty: &'a mut Dirty,
+    rules: &'a Rules,
+    sectioning: &'a Sectioning,
+    /// Cell entities created.
+    new_cells: u64,
 }
 
-/// Adds cells that a defect does not cover yet to it, and the defect to the cells, their sections
-/// and the pass tiles; the cells go to `new`.
-///
-/// A defect's cells and the cells' defects are written together, here (only a rejected defect,
-/// which takes no evidence, leaves its cells), so the defect itself says which cells are new to it.
-/// Likewise a defect lists a section exactly when the section lists the defect, so only a section
-/// new to the defect is fetched: most fresh cells lie in a section the defect already has.
-fn attach_cells(
-    world: &mut World,
-    rows: &mut Rows,
-    directory: &mut Directory,
-    defect: CellDefect,
-    fresh: &[(Entity, Corner)],
-    new: &mut Vec<Entity>,
-) {
-    if fresh.is_empty() {
-        return;
-    }
-    let mut attached: SmallVec<[(Entity, Corner, Entity); 2]> = SmallVec::new();
-    for &(cell, corner) in fresh {
-        let Ok(mut row) = rows.cells.get_mut(world, cell) else {
-            continue;
+impl Fusion<'_> {
+    fn fuse(&mut self, world: &mut World, fusing: Fusing<'_>, placed: Placed<'_>) {
+        let Fusing {
+            id,
+            device,
+            point,
+            observation,
+        } = fusing;
+        let rules = self.rules;
+        let target = match &observation.outline {
+            Some(_) => self.defect_on_cells(world, observation.kind, placed),
+            None => nearest_defect(
+                self.directory,
+                observation.kind,
+                point,
+                rules.fusion.radius_m,
+                |_| true,
+            ),
         };
-        let road_cell = row.bypass_change_detection();
-        road_cell.defects.push(defect);
-        attached.push((cell, corner, road_cell.section));
-        new.push(cell);
-        directory
-            .tiles
-            .entry(tile_of(centre_of(corner)))
-            .or_default()
-            .push((corner, defect.entity));
+        let evidence = Evidence {
+            id,
+            t: observation.t,
+            source: observation.source,
+            device,
+            confidence: observation.confidence as f32,
+            severity: observation.severity,
+            point,
+        };
+        // A point observation joining a defect spreads it only as far as its position is
+        // precise; the one that opens a defect always places it.
+        let spreads = observation.outline.is_some()
+            || observation.accuracy_m <= rules.fusion.extent_accuracy_m;
+        let (defect, placed) = match target {
+            Some(defect) if spreads => (defect, placed),
+            Some(defect) => (defect, Placed::NONE),
+            None => (self.open(world, observation, point), placed),
+        };
+        // Reopen a repaired or closed defect that is seen again. The cells new to the defect are
+        // found while its row is at hand: most evidence lands on cells it covers already.
+        let mut fresh: SmallVec<[(Corner, Lookup); 2]> = SmallVec::new();
+        let (reopened, worse, status, id) = {
+            let Ok(mut row) = self.rows.defects.get_mut(world, defect) else {
+                return;
+            };
+            let state = row.bypass_change_detection();
+            for (&found, &corner) in placed.cells.iter().zip(placed.corners) {
+                let found = entities::current(self.directory, corner, found);
+                let covered = match found {
+                    Lookup::Entity(cell) => state.covers(corner, cell),
+                    // A cell without an entity has no defect.
+                    Lookup::Section(_) => false,
+                };
+                if !covered && !fresh.iter().any(|&(c, _)| c == corner) {
+                    fresh.push((corner, found));
+                }
+            }
+            let mut reopened = None;
+            if matches!(state.status, Status::Repaired | Status::Verified) {
+                state.status = Status::Pending;
+                state.epoch_t = observation.t;
+                state.severity = observation.severity;
+                state.unit = None;
+                reopened = Some("reopened: seen again after repair");
+            } else if state.possibly_repaired {
+                state.possibly_repaired = false;
+                reopened = Some("seen again: not repaired after all");
+            }
+            state.misses = 0;
+            let worse = observation.severity > state.severity;
+            state.severity = state.severity.max(observation.severity);
+            state.evidence.push(evidence);
+            (reopened, worse, state.status, state.id)
+        };
+        if let Some(reason) = reopened {
+            push_change(
+                world,
+                defect_change(world, defect, observation.t, reason.into()),
+            );
+        }
+        let grown_from = self.dirty.cells.len();
+        let listed = CellDefect {
+            entity: defect,
+            id,
+            kind: observation.kind,
+        };
+        self.attach_cells(world, listed, &fresh);
+        // Only defects that count make codes and grades: a new or reopened defect is pending,
+        // and evidence alone changes nothing. A counted defect that got worse changes all its
+        // cells; one that grew, the new ones.
+        if !status.counts() {
+            self.dirty.cells.truncate(grown_from);
+        } else if worse {
+            self.dirty.defects.push(defect);
+        }
+        if status == Status::Pending {
+            self.dirty.trust.push(defect);
+        }
     }
-    let mut new_sections: SmallVec<[Entity; 2]> = SmallVec::new();
-    if let Ok(mut row) = rows.defects.get_mut(world, defect.entity) {
-        let state = row.bypass_change_detection();
-        for &(cell, corner, section) in &attached {
-            state.add_cell(corner, cell);
-            match state.sections.iter_mut().find(|(s, _)| *s == section) {
-                Some((_, count)) => *count += 1,
-                None => {
-                    state.sections.push((section, 1));
-                    new_sections.push(section);
+
+    /// Opens a pending defect where an observation lies.
+    fn open(&mut self, world: &mut World, observation: &Observation, point: [f64; 2]) -> Entity {
+        let id = {
+            let mut counters = world.resource_mut::<Counters>();
+            counters.next_defect += 1;
+            counters.next_defect
+        };
+        let entity = world
+            .spawn(Defect {
+                id,
+                kind: observation.kind,
+                severity: observation.severity,
+                status: Status::Pending,
+                possibly_repaired: false,
+                misses: 0,
+                point,
+                cells: Default::default(),
+                near: 0,
+                home: corner_at(point),
+                sections: Vec::new(),
+                evidence: Vec::new(),
+                epoch_t: observation.t,
+                first_t: observation.t,
+                confirmed_t: None,
+                repaired_t: None,
+                unit: None,
+            })
+            .id();
+        self.directory.defects.insert(id, entity);
+        let candidate = Candidate {
+            kind: observation.kind,
+            id,
+            point,
+            entity,
+        };
+        list_candidate(self.directory, candidate, self.rules.fusion.radius_m);
+        let reason = format!("new, seen by {}", observation.source.name());
+        push_change(world, defect_change(world, entity, observation.t, reason));
+        entity
+    }
+
+    /// Adds cells that a defect does not cover yet to it (making their entities if they have
+    /// none), and the defect to the cells, their sections and the pass tiles; the cells go to the
+    /// dirty list.
+    ///
+    /// A defect's cells and the cells' defects are written together, here (only a rejected
+    /// defect, which takes no evidence, leaves its cells), so the defect itself says which cells
+    /// are new to it. Likewise a defect lists a section exactly when the section lists the defect,
+    /// so only a section new to the defect is fetched: most fresh cells lie in a section the
+    /// defect already has.
+    fn attach_cells(&mut self, world: &mut World, defect: CellDefect, fresh: &[(Corner, Lookup)]) {
+        if fresh.is_empty() {
+            return;
+        }
+        let mut attached: SmallVec<[(Entity, Corner, Entity); 2]> = SmallVec::new();
+        for &(corner, found) in fresh {
+            let (cell, made) =
+                entities::road_cell(world, self.directory, self.sectioning, corner, found);
+            self.new_cells += u64::from(made);
+            let Ok(mut row) = self.rows.cells.get_mut(world, cell) else {
+                continue;
+            };
+            let road_cell = row.bypass_change_detection();
+            road_cell.defects.push(defect);
+            attached.push((cell, corner, road_cell.section));
+            self.dirty.cells.push(cell);
+            self.directory
+                .tiles
+                .entry(tile_of(centre_of(corner)))
+                .or_default()
+                .push((corner, defect.entity));
+        }
+        let mut new_sections: SmallVec<[Entity; 2]> = SmallVec::new();
+        if let Ok(mut row) = self.rows.defects.get_mut(world, defect.entity) {
+            let state = row.bypass_change_detection();
+            for &(cell, corner, section) in &attached {
+                state.add_cell(corner, cell);
+                match state.sections.iter_mut().find(|(s, _)| *s == section) {
+                    Some((_, count)) => *count += 1,
+                    None => {
+                        state.sections.push((section, 1));
+                        new_sections.push(section);
+                    }
                 }
             }
         }
-    }
-    for section in new_sections {
-        if let Ok(mut row) = rows.sections.get_mut(world, section) {
-            let listed = &mut row.bypass_change_detection().defects;
-            debug_assert!(
-                !listed.contains(&defect.entity),
-                "sections list a defect once"
-            );
-            listed.push(defect.entity);
+        for section in new_sections {
+            if let Ok(mut row) = self.rows.sections.get_mut(world, section) {
+                let listed = &mut row.bypass_change_detection().defects;
+                debug_assert!(
+                    !listed.contains(&defect.entity),
+                    "sections list a defect once"
+                );
+                listed.push(defect.entity);
+            }
         }
     }
-}
 
-/// A defect of `kind` on any of the cells (the oldest; rejected defects have left their cells).
-fn defect_on_cells(
-    world: &World,
-    rows: &mut Rows,
-    kind: DefectKind,
-    cells: &[Entity],
-) -> Option<Entity> {
-    let cells_rows = rows.cells.query(world);
-    cells
-        .iter()
-        .filter_map(|&cell| cells_rows.get(cell).ok())
-        .flat_map(|cell| cell.defects.iter())
-        .filter(|d| d.kind == kind)
-        .min_by_key(|d| d.id)
-        .map(|d| d.entity)
+    /// A defect of `kind` on any of the cells (the oldest; rejected defects have left their
+    /// cells, and a cell without an entity has none).
+    fn defect_on_cells(
+        &mut self,
+        world: &World,
+        kind: DefectKind,
+        placed: Placed<'_>,
+    ) -> Option<Entity> {
+        let cells_rows = self.rows.cells.query(world);
+        placed
+            .cells
+            .iter()
+            .zip(placed.corners)
+            .filter_map(|(&found, &corner)| {
+                match entities::current(self.directory, corner, found) {
+                    Lookup::Entity(cell) => cells_rows.get(cell).ok(),
+                    Lookup::Section(_) => None,
+                }
+            })
+            .flat_map(|cell| cell.defects.iter())
+            .filter(|d| d.kind == kind)
+            .min_by_key(|d| d.id)
+            .map(|d| d.entity)
+    }
 }
 
 /// The buckets a defect's fusion radius reaches.

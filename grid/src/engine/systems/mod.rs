@@ -14,6 +14,7 @@
 mod accept;
 mod codes;
 mod confirm;
+mod entities;
 mod fuse;
 mod grades;
 mod lifecycle;

@@ -1,20 +1,18 @@
-//! Placement: the road cells of every accepted record, with cell and section entities created on
-//! first use. The road map answers a corner's segment, section and entity from its block, found by
+//! Placement: the road cells of every accepted record, as the road map knows them (fusion makes
+//! a cell's entity when a defect first covers it), and the sections of passes. The road map answers a corner's segment, section and entity from its block, found by
 //! arithmetic in a dense index, whose loads it starts for the next records in one batch.
 
 use bevy_ecs::prelude::{Entity, Mut, World};
 
 use crate::cell::Cell;
-use crate::engine::pci::Grade;
 use crate::engine::prefetch::warm_batch;
 use crate::engine::record::Record;
 use crate::engine::road_map::{Lookup, block_of};
 use crate::engine::rules::Rules;
 use crate::engine::state::{
-    Code, Corner, Directory, Queue, RoadCell, Section, Sectioning, Totals, Work, ceil_i32,
-    corner_at, floor_i32,
+    Corner, Directory, Queue, Sectioning, Totals, Work, ceil_i32, corner_at, floor_i32,
 };
-use crate::engine::systems::{distance, refuse};
+use crate::engine::systems::{distance, entities, refuse};
 use crate::raster::rasterise_polygon;
 
 /// The most cells one outline may cover: a detection larger than this (10 × 10 m² … 5,000 m²) is
@@ -32,8 +30,8 @@ pub const MAX_OUTLINE_SIDE_M: f64 = 500.0;
 /// The longest pass path, metres (a long patrol drive; more is refused rather than walked).
 pub const MAX_PASS_M: f64 = 100_000.0;
 
-/// Finds the road cells of every accepted record (creating cell and section entities); refuses
-/// observations that have none.
+/// Finds the road cells of every accepted record and the sections of every pass (creating section
+/// entities); refuses observations that have no road cell.
 pub fn place_observations(world: &mut World) {
     let rules = world.resource::<Rules>().clone();
     let sectioning = world
@@ -41,12 +39,10 @@ pub fn place_observations(world: &mut World) {
         .expect("the engine inserts Sectioning");
     let mut queue = std::mem::take(&mut *world.resource_mut::<Queue>());
     let mut evidence = 0;
-    let mut new_cells = 0;
     world.resource_scope(|world, mut directory: Mut<Directory>| {
         let mut placer = Placer {
             directory: &mut directory,
             sectioning: &sectioning,
-            new_cells: 0,
         };
         let Queue {
             first_id,
@@ -88,7 +84,7 @@ pub fn place_observations(world: &mut World) {
                     }
                     let start = cells.len();
                     for &(corner, found) in &corners {
-                        cells.push(placer.cell(world, corner, found));
+                        cells.push(found);
                         cell_corners.push(corner);
                     }
                     work.cells = start..cells.len();
@@ -113,12 +109,9 @@ pub fn place_observations(world: &mut World) {
                 Record::Action(_) => {}
             }
         }
-        new_cells = placer.new_cells;
     });
     world.insert_resource(sectioning);
-    let mut totals = world.resource_mut::<Totals>();
-    totals.evidence += evidence;
-    totals.active_cells += new_cells;
+    world.resource_mut::<Totals>().evidence += evidence;
     *world.resource_mut::<Queue>() = queue;
 }
 
@@ -126,8 +119,6 @@ pub fn place_observations(world: &mut World) {
 struct Placer<'a> {
     directory: &'a mut Directory,
     sectioning: &'a Sectioning,
-    /// Cell entities created.
-    new_cells: u64,
 }
 
 impl Placer<'_> {
@@ -206,54 +197,12 @@ impl Placer<'_> {
         Ok(())
     }
 
-    /// The entity of a road cell, created with its section's on first use.
-    fn cell(&mut self, world: &mut World, corner: Corner, found: Lookup) -> Entity {
-        let number = match found {
-            Lookup::Entity(cell) => return cell,
-            Lookup::Section(number) => number,
-        };
-        let segment = self.sectioning.segments[number as usize];
-        let section = self.section(world, number);
-        let entity = world
-            .spawn(RoadCell {
-                corner,
-                segment,
-                section,
-                code: Code::Green,
-                defects: Default::default(),
-            })
-            .id();
-        self.directory.road.set_cell(corner, entity);
-        self.new_cells += 1;
-        entity
-    }
-
-    /// The entity of a section, by number, created on first use.
-    fn section(&mut self, world: &mut World, number: u32) -> Entity {
-        let sectioning = self.sectioning;
-        *self.directory.sections[number as usize].get_or_insert_with(|| {
-            let (segment, index) = sectioning.segment_and_index(number);
-            world
-                .spawn(Section {
-                    segment,
-                    index,
-                    number,
-                    defects: Vec::new(),
-                    pci: 100.0,
-                    grade: Grade::Excellent,
-                    last_patrol_t: f64::NEG_INFINITY,
-                    covered: Default::default(),
-                })
-                .id()
-        })
-    }
-
     /// The sections a path crosses, found at its `samples`, into `out`.
     fn sections_along(&mut self, world: &mut World, path: &[[f64; 2]], out: &mut Vec<Entity>) {
         let start = out.len();
         for point in samples(path) {
             if let Some(section) = self.directory.road.section_at(corner_at(point)) {
-                let section = self.section(world, section);
+                let section = entities::section(world, self.directory, self.sectioning, section);
                 if !out[start..].contains(&section) {
                     out.push(section);
                 }
@@ -353,7 +302,6 @@ mod tests {
             let mut placer = Placer {
                 directory: &mut directory,
                 sectioning: &sectioning,
-                new_cells: 0,
             };
             for (fx, fy) in offsets {
                 let point = [min[0] + fx * (max[0] - min[0]), min[1] + fy * (max[1] - min[1])];
