@@ -33,9 +33,7 @@ pub use state::{Code, Status};
 use crate::cell::CellKey;
 use crate::coord::Wgs84;
 use crate::road_grid::RoadGrid;
-use state::{
-    Clock, Counters, Defect, Directory, Dirty, Grid, Inbox, Outbox, Queue, RoadCell, Totals,
-};
+use state::{Clock, Defect, Directory, Dirty, Grid, Inbox, Outbox, Queue, RoadCell, Totals};
 
 /// The engine: a world over one road grid, ticked with batches of records.
 pub struct Engine {
@@ -79,7 +77,6 @@ impl Engine {
         world.init_resource::<Queue>();
         world.init_resource::<Outbox>();
         world.init_resource::<Clock>();
-        world.init_resource::<Counters>();
         world.init_resource::<Dirty>();
         world.init_resource::<Totals>();
         let mut schedule = Schedule::default();
@@ -146,7 +143,7 @@ impl Engine {
 
     /// A defect by id.
     pub fn defect(&self, id: u64) -> Option<DefectView> {
-        let entity = *self.world.resource::<Directory>().defects.get(&id)?;
+        let entity = self.world.resource::<Directory>().defect(id)?;
         let defect = self.world.get::<Defect>(entity)?;
         Some(DefectView {
             id: defect.id,

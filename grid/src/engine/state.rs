@@ -351,13 +351,6 @@ pub struct Outbox(pub Vec<Change>);
 #[derive(Resource, Default)]
 pub struct Clock(pub f64);
 
-/// Counters for ids.
-#[derive(Resource, Default)]
-pub struct Counters {
-    /// Next defect id.
-    pub next_defect: u64,
-}
-
 /// An open defect as a fusion bucket lists it: enough to pick the nearest without fetching it.
 #[derive(Debug, Clone, Copy)]
 pub struct Candidate {
@@ -380,8 +373,9 @@ pub struct Directory {
     pub tiles: HashMap<(i32, i32), Vec<(Corner, Entity)>>,
     /// Section entities by section number (`Sectioning`), created on first use.
     pub sections: Vec<Option<Entity>>,
-    /// Defects by id.
-    pub defects: HashMap<u64, Entity>,
+    /// Defects by id: ids count from 1 in order of creation, so the entity of id `n` is at
+    /// `n - 1` (no hashing, and no table to rehash as defects are added).
+    pub defects: Vec<Entity>,
     /// Defects that can still take evidence, listed in every `BUCKET_M` bucket that their fusion
     /// radius reaches: the bucket of a point lists every candidate within the radius.
     pub buckets: HashMap<(i32, i32), SmallVec<[Candidate; 2]>>,
@@ -393,6 +387,12 @@ pub struct Directory {
 }
 
 impl Directory {
+    /// The entity of a defect, by id.
+    pub fn defect(&self, id: u64) -> Option<Entity> {
+        let index = usize::try_from(id.checked_sub(1)?).ok()?;
+        self.defects.get(index).copied()
+    }
+
     /// The look-ups of a world over a road map, with a place for every section's entity.
     pub fn new(road: RoadMap, sectioning: &Sectioning) -> Directory {
         Directory {

@@ -12,8 +12,8 @@ use crate::engine::record::{Observation, Record};
 use crate::engine::road_map::Lookup;
 use crate::engine::rules::Rules;
 use crate::engine::state::{
-    Candidate, CellDefect, Corner, Counters, Defect, Directory, Dirty, Evidence, Queue, Sectioning,
-    Status, Totals, bucket_of, centre_of, corner_at, tile_of,
+    Candidate, CellDefect, Corner, Defect, Directory, Dirty, Evidence, Queue, Sectioning, Status,
+    Totals, bucket_of, centre_of, corner_at, tile_of,
 };
 use crate::engine::systems::entities;
 use crate::engine::systems::lifecycle::{act, pass_over};
@@ -276,11 +276,8 @@ impl Fusion<'_> {
 
     /// Opens a pending defect where an observation lies.
     fn open(&mut self, world: &mut World, observation: &Observation, point: [f64; 2]) -> Entity {
-        let id = {
-            let mut counters = world.resource_mut::<Counters>();
-            counters.next_defect += 1;
-            counters.next_defect
-        };
+        // Ids count from 1, in order of creation (`Directory::defects`).
+        let id = self.directory.defects.len() as u64 + 1;
         let entity = world
             .spawn(Defect {
                 id,
@@ -302,7 +299,7 @@ impl Fusion<'_> {
                 unit: None,
             })
             .id();
-        self.directory.defects.insert(id, entity);
+        self.directory.defects.push(entity);
         let candidate = Candidate {
             kind: observation.kind,
             id,

@@ -28,7 +28,7 @@ pub(super) fn act(
     point: Option<[f64; 2]>,
 ) {
     let target = match (&action.target, point) {
-        (Target::Defect(defect), _) => directory.defects.get(defect).copied(),
+        (Target::Defect(defect), _) => directory.defect(*defect),
         (Target::Position(_, kind), Some(point)) => {
             let kinds: Vec<DefectKind> = match kind {
                 Some(kind) => vec![*kind],
