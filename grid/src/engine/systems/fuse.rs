@@ -156,6 +156,14 @@ impl Placed<'_> {
     };
 }
 
+/// Whether an observation that joins a defect adds its cells to it: an outline does, and a point
+/// does when its position is precise enough to name its cell (`fusion.extent_accuracy_m`): a
+/// vaguer position does not say which cell is damaged, and counting every cell its noise reaches
+/// would inflate the defect's damaged area.
+pub(super) fn spreads(observation: &Observation, rules: &Rules) -> bool {
+    observation.outline.is_some() || observation.accuracy_m <= rules.fusion.extent_accuracy_m
+}
+
 /// An accepted, placed observation.
 struct Fusing<'a> {
     id: u64,
@@ -203,12 +211,9 @@ impl Fusion<'_> {
             severity: observation.severity,
             point,
         };
-        // A point observation joining a defect spreads it only as far as its position is
-        // precise; the one that opens a defect always places it.
-        let spreads = observation.outline.is_some()
-            || observation.accuracy_m <= rules.fusion.extent_accuracy_m;
+        // The observation that opens a defect always places it.
         let (defect, placed) = match target {
-            Some(defect) if spreads => (defect, placed),
+            Some(defect) if spreads(observation, rules) => (defect, placed),
             Some(defect) => (defect, Placed::NONE),
             None => (self.open(world, observation, point), placed),
         };
@@ -221,6 +226,9 @@ impl Fusion<'_> {
             };
             let state = row.bypass_change_detection();
             for (&found, &corner) in placed.cells.iter().zip(placed.corners) {
+                // Placement made the entities of cells that spread a defect; an imprecise point
+                // that opens one has only its section, and an earlier record of the tick may
+                // have made its entity since.
                 let found = entities::current(self.directory, corner, found);
                 let covered = match found {
                     Lookup::Entity(cell) => state.covers(corner, cell),
@@ -370,7 +378,7 @@ impl Fusion<'_> {
     }
 
     /// A defect of `kind` on any of the cells (the oldest; rejected defects have left their
-    /// cells, and a cell without an entity has none).
+    /// cells). Placement made the entities of an outline's cells.
     fn defect_on_cells(
         &mut self,
         world: &World,
@@ -381,12 +389,9 @@ impl Fusion<'_> {
         placed
             .cells
             .iter()
-            .zip(placed.corners)
-            .filter_map(|(&found, &corner)| {
-                match entities::current(self.directory, corner, found) {
-                    Lookup::Entity(cell) => cells_rows.get(cell).ok(),
-                    Lookup::Section(_) => None,
-                }
+            .filter_map(|found| match found {
+                Lookup::Entity(cell) => cells_rows.get(*cell).ok(),
+                Lookup::Section(_) => None,
             })
             .flat_map(|cell| cell.defects.iter())
             .filter(|d| d.kind == kind)

@@ -1,6 +1,8 @@
-//! Placement: the road cells of every accepted record, as the road map knows them (fusion makes
-//! a cell's entity when a defect first covers it), and the sections of passes. The road map answers a corner's segment, section and entity from its block, found by
-//! arithmetic in a dense index, whose loads it starts for the next records in one batch.
+//! Placement: the road cells of every accepted record, and the sections of passes. A cell that the
+//! record will add to a defect gets its entity here; an imprecise point's cell keeps what the road
+//! map knows of it (its section), and gets an entity from fusion only if it opens a defect. The
+//! road map answers a corner's segment, section and entity from its block, found by arithmetic in
+//! a dense index, whose loads it starts for the next records in one batch.
 
 use bevy_ecs::prelude::{Entity, Mut, World};
 
@@ -12,7 +14,7 @@ use crate::engine::rules::Rules;
 use crate::engine::state::{
     Corner, Directory, Queue, Sectioning, Totals, Work, ceil_i32, corner_at, floor_i32,
 };
-use crate::engine::systems::{distance, entities, refuse};
+use crate::engine::systems::{distance, entities, fuse, refuse};
 use crate::raster::rasterise_polygon;
 
 /// The most cells one outline may cover: a detection larger than this (10 × 10 m² … 5,000 m²) is
@@ -39,6 +41,7 @@ pub fn place_observations(world: &mut World) {
         .expect("the engine inserts Sectioning");
     let mut queue = std::mem::take(&mut *world.resource_mut::<Queue>());
     let mut evidence = 0;
+    let mut new_cells = 0;
     world.resource_scope(|world, mut directory: Mut<Directory>| {
         let mut placer = Placer {
             directory: &mut directory,
@@ -82,9 +85,24 @@ pub fn place_observations(world: &mut World) {
                         work.refused = true;
                         continue;
                     }
+                    // Cells the observation will add to a defect get their entities now; an
+                    // imprecise point's cell gets one from fusion only if it opens a defect.
+                    let spreads = fuse::spreads(o, &rules);
                     let start = cells.len();
                     for &(corner, found) in &corners {
-                        cells.push(found);
+                        cells.push(if spreads {
+                            let (cell, made) = entities::road_cell(
+                                world,
+                                placer.directory,
+                                placer.sectioning,
+                                corner,
+                                found,
+                            );
+                            new_cells += u64::from(made);
+                            Lookup::Entity(cell)
+                        } else {
+                            found
+                        });
                         cell_corners.push(corner);
                     }
                     work.cells = start..cells.len();
@@ -111,7 +129,9 @@ pub fn place_observations(world: &mut World) {
         }
     });
     world.insert_resource(sectioning);
-    world.resource_mut::<Totals>().evidence += evidence;
+    let mut totals = world.resource_mut::<Totals>();
+    totals.evidence += evidence;
+    totals.active_cells += new_cells;
     *world.resource_mut::<Queue>() = queue;
 }
 
