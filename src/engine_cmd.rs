@@ -331,7 +331,7 @@ pub fn change_json(change: &Change) -> Value {
         } => json!({
             "type": "cell_code", "t": t,
             "cell": cell.id().map(|id| id.to_string()).unwrap_or_else(|_| cell.to_string()),
-            "segment": segment, "code": code.name(), "previous": previous.name(), "rules": rules,
+            "segment": segment, "code": code.name(), "previous": previous.name(), "rules": &rules[..],
             "defects": defects, "evidence": evidence,
         }),
         Change::Defect {

@@ -1,6 +1,8 @@
 //! The changes a tick emits: what the ledger records and subscribers receive, in the order they
 //! happened. Converting them to a wire format is the application's job.
 
+use std::sync::Arc;
+
 use crate::cell::CellKey;
 use crate::defect::{DefectKind, Severity};
 use crate::engine::pci::Grade;
@@ -21,8 +23,9 @@ pub enum Change {
         code: Code,
         /// The code before.
         previous: Code,
-        /// The rules version that made the code.
-        rules: String,
+        /// The rules version that made the code (shared with the rules: one per change would be
+        /// an allocation per changed cell).
+        rules: Arc<str>,
         /// The defects that made it (empty for green), by id.
         defects: Vec<u64>,
         /// The evidence behind those defects, by id.

@@ -4,6 +4,7 @@
 //! are read with serde; `Rules::default()` is the embedded `default_rules.toml`.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Deserialize;
 
@@ -17,7 +18,7 @@ const DEFAULT_RULES: &str = include_str!("default_rules.toml");
 #[derive(Debug, Clone, PartialEq, bevy_ecs::prelude::Resource)]
 pub struct Rules {
     /// The version every code and change names, such as `roadcode-rules-2`.
-    pub version: String,
+    pub version: Arc<str>,
     weights: [[f64; 3]; 16],
     hazards: Vec<(DefectKind, Severity)>,
     /// Code thresholds.
@@ -286,7 +287,7 @@ impl Rules {
             return bad("lifecycle: passes >= 1, half-width in (0, 50] m".into());
         }
         Ok(Rules {
-            version: raw.version,
+            version: raw.version.into(),
             weights,
             hazards,
             codes: raw.codes,
@@ -350,7 +351,7 @@ mod tests {
     #[test]
     fn default_rules_are_valid_and_match_the_design() {
         let rules = Rules::default();
-        assert_eq!(rules.version, "roadcode-rules-2");
+        assert_eq!(&*rules.version, "roadcode-rules-2");
         assert_eq!(rules.weight(DefectKind::Pothole, Severity::Medium), 0.9);
         assert_eq!(rules.weight(DefectKind::BlockCrack, Severity::Heavy), 0.8);
         assert_eq!(rules.weight(DefectKind::ManholeCover, Severity::Light), 1.0);
