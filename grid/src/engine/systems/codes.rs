@@ -34,7 +34,7 @@ pub fn set_cell_codes(
     touched.dedup();
     let zone = grid.0.zone();
     let mut sections = Vec::new();
-    let mut changes = Vec::new();
+    let first_change = outbox.0.len();
     for (at, &cell) in touched.iter().enumerate() {
         prefetch_ahead(&touched, at, |ahead| cells.get(ahead).ok());
         let Ok(mut road_cell) = cells.get_mut(cell) else {
@@ -77,30 +77,27 @@ pub fn set_cell_codes(
         if counted.len() > 1 {
             evidence.sort();
         }
-        changes.push((
-            road_cell.corner,
-            Change::CellCode {
-                t: clock.0,
-                cell: CellKey {
-                    zone,
-                    easting: road_cell.corner.0,
-                    northing: road_cell.corner.1,
-                },
-                segment: grid.0.segments()[road_cell.segment as usize].id,
-                code,
-                previous,
-                rules: rules.version.clone(),
-                defects: defect_ids,
-                evidence,
+        outbox.0.push(Change::CellCode {
+            t: clock.0,
+            cell: CellKey {
+                zone,
+                easting: road_cell.corner.0,
+                northing: road_cell.corner.1,
             },
-        ));
+            segment: grid.0.segments()[road_cell.segment as usize].id,
+            code,
+            previous,
+            rules: rules.version.clone(),
+            defects: defect_ids,
+            evidence,
+        });
     }
     // In the order of the cells' corners, so that the changes do not depend on the order in
     // which the cells' entities happened to be made (each cell appears once).
-    changes.sort_unstable_by_key(|&(corner, _)| corner);
-    outbox
-        .0
-        .extend(changes.into_iter().map(|(_, change)| change));
+    outbox.0[first_change..].sort_unstable_by_key(|change| match change {
+        Change::CellCode { cell, .. } => (cell.easting, cell.northing),
+        _ => (i32::MIN, i32::MIN),
+    });
     sections.sort_unstable();
     sections.dedup();
     dirty.sections = sections;

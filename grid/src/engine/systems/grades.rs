@@ -22,7 +22,7 @@ pub fn grade_sections(
     mut outbox: ResMut<Outbox>,
 ) {
     let dirty_sections = std::mem::take(&mut dirty.sections);
-    let mut changes = Vec::new();
+    let first_change = outbox.0.len();
     for (at, &section_entity) in dirty_sections.iter().enumerate() {
         prefetch_ahead(&dirty_sections, at, |ahead| sections.get(ahead).ok());
         let Ok(mut section) = sections.get_mut(section_entity) else {
@@ -48,21 +48,21 @@ pub fn grade_sections(
         if (value - section.pci).abs() > 1e-9 || grade != section.grade {
             section.pci = value;
             section.grade = grade;
-            changes.push((
-                section.number,
-                Change::Section {
-                    t: clock.0,
-                    segment: grid.0.segments()[section.segment as usize].id,
-                    section: section.index,
-                    pci: value,
-                    grade,
-                },
-            ));
+            outbox.0.push(Change::Section {
+                t: clock.0,
+                segment: grid.0.segments()[section.segment as usize].id,
+                section: section.index,
+                pci: value,
+                grade,
+            });
         }
     }
-    // In the order of the sections' numbers (segment by segment), not of their entities.
-    changes.sort_unstable_by_key(|&(number, _)| number);
-    outbox
-        .0
-        .extend(changes.into_iter().map(|(_, change)| change));
+    // In the order of segment id and section, not of the sections' entities (each section
+    // appears once).
+    outbox.0[first_change..].sort_unstable_by_key(|change| match change {
+        Change::Section {
+            segment, section, ..
+        } => (*segment, *section),
+        _ => (0, 0),
+    });
 }
