@@ -9,6 +9,7 @@ use crate::engine::change::Change;
 use crate::engine::prefetch::prefetch_ahead;
 use crate::engine::rules::Rules;
 use crate::engine::state::{Clock, Code, Defect, Dirty, Grid, Outbox, RoadCell, Totals};
+use crate::engine::systems::order_changes_from;
 
 /// Recomputes the code of every cell of the tick's changed defects.
 #[allow(clippy::too_many_arguments)] // A system's parameters are its data access, listed.
@@ -94,7 +95,7 @@ pub fn set_cell_codes(
     }
     // In the order of the cells' corners, so that the changes do not depend on the order in
     // which the cells' entities happened to be made (each cell appears once).
-    outbox.0[first_change..].sort_unstable_by_key(|change| match change {
+    order_changes_from(&mut outbox.0, first_change, |change| match change {
         Change::CellCode { cell, .. } => (cell.easting, cell.northing),
         _ => (i32::MIN, i32::MIN),
     });

@@ -8,6 +8,7 @@ use crate::engine::pci::{damage_ratio, pci};
 use crate::engine::prefetch::prefetch_ahead;
 use crate::engine::rules::Rules;
 use crate::engine::state::{Clock, Defect, Dirty, Grid, Outbox, Section, Sectioning};
+use crate::engine::systems::order_changes_from;
 
 /// Recomputes PCI and grade of every section whose defects changed.
 #[allow(clippy::too_many_arguments)] // A system's parameters are its data access, listed.
@@ -59,7 +60,7 @@ pub fn grade_sections(
     }
     // In the order of segment id and section, not of the sections' entities (each section
     // appears once).
-    outbox.0[first_change..].sort_unstable_by_key(|change| match change {
+    order_changes_from(&mut outbox.0, first_change, |change| match change {
         Change::Section {
             segment, section, ..
         } => (*segment, *section),
