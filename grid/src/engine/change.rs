@@ -1,12 +1,16 @@
 //! The changes a tick emits: what the ledger records and subscribers receive, in the order they
 //! happened. Converting them to a wire format is the application's job.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::cell::CellKey;
 use crate::defect::{DefectKind, Severity};
 use crate::engine::pci::Grade;
 use crate::engine::state::{Code, Status};
+
+/// Why a change happened: most reasons are fixed text, which needs no allocation.
+pub type Reason = Cow<'static, str>;
 
 /// One change of the engine's state.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,7 +50,7 @@ pub enum Change {
         /// Whether patrols think it is repaired.
         possibly_repaired: bool,
         /// Why.
-        reason: String,
+        reason: Reason,
     },
     /// A confirmed defect was sent to a maintenance unit (and to police on a major road).
     Dispatch {
@@ -83,7 +87,7 @@ pub enum Change {
         /// Their total now.
         total: i64,
         /// Why.
-        reason: String,
+        reason: Reason,
     },
     /// A record was refused: no evidence, no points.
     Refused {
@@ -94,6 +98,6 @@ pub enum Change {
         /// Its device.
         device: String,
         /// Why.
-        reason: String,
+        reason: Reason,
     },
 }

@@ -89,7 +89,7 @@ fn refusals(changes: &[Change]) -> Vec<&str> {
     changes
         .iter()
         .filter_map(|c| match c {
-            Change::Refused { reason, .. } => Some(reason.as_str()),
+            Change::Refused { reason, .. } => Some(&**reason),
             _ => None,
         })
         .collect()

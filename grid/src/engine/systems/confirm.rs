@@ -5,6 +5,7 @@
 use bevy_ecs::prelude::{Entity, World};
 use smallvec::SmallVec;
 
+use crate::engine::change::Reason;
 use crate::engine::record::Source;
 use crate::engine::rules::Rules;
 use crate::engine::state::{Clock, Defect, Device, Dirty, Evidence, Status, Totals};
@@ -54,7 +55,7 @@ pub fn confirm_defects(world: &mut World) {
                         "evidence that helped confirm a defect",
                     )
                 };
-                award(world, citizen, t, points, why.into());
+                award(world, citizen, t, points, why);
             }
         }
         let Some(state) = world.get::<Defect>(defect) else {
@@ -75,15 +76,15 @@ pub fn confirm_defects(world: &mut World) {
 ///
 /// It runs for every pending defect that received evidence in the tick, so a defect with little
 /// evidence is judged without allocating.
-pub fn trusted(rules: &Rules, defect: &Defect) -> Option<(f64, String)> {
+pub fn trusted(rules: &Rules, defect: &Defect) -> Option<(f64, Reason)> {
     let since: SmallVec<[&Evidence; 16]> = defect
         .evidence
         .iter()
         .filter(|e| e.t >= defect.epoch_t)
         .collect();
     let evidence = || since.iter().copied();
-    let mut best: Option<(f64, String)> = None;
-    let mut consider = |t: f64, reason: String| {
+    let mut best: Option<(f64, Reason)> = None;
+    let mut consider = |t: f64, reason: Reason| {
         if best.as_ref().is_none_or(|(bt, _)| t < *bt) {
             best = Some((t, reason));
         }
@@ -100,7 +101,8 @@ pub fn trusted(rules: &Rules, defect: &Defect) -> Option<(f64, String)> {
                 "confirmed by a patrol {} detection ({:.2})",
                 e.source.name(),
                 e.confidence
-            ),
+            )
+            .into(),
         );
     }
     let phones: SmallVec<[&Evidence; 16]> = evidence()
@@ -138,7 +140,7 @@ pub fn trusted(rules: &Rules, defect: &Defect) -> Option<(f64, String)> {
         if devices.len() >= needed {
             consider(
                 phones[end].t,
-                format!("confirmed by {} independent phones", devices.len()),
+                format!("confirmed by {} independent phones", devices.len()).into(),
             );
             break;
         }

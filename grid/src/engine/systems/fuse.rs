@@ -8,7 +8,7 @@ use std::ops::Range;
 
 use crate::defect::DefectKind;
 use crate::engine::prefetch::{prefetch, warm_batch};
-use crate::engine::record::{Observation, Record};
+use crate::engine::record::{Observation, Record, Source};
 use crate::engine::road_map::Lookup;
 use crate::engine::rules::Rules;
 use crate::engine::state::{
@@ -257,10 +257,7 @@ impl Fusion<'_> {
             (reopened, worse, state.status, state.id)
         };
         if let Some(reason) = reopened {
-            push_change(
-                world,
-                defect_change(world, defect, observation.t, reason.into()),
-            );
+            push_change(world, defect_change(world, defect, observation.t, reason));
         }
         let grown_from = self.dirty.cells.len();
         let listed = CellDefect {
@@ -315,7 +312,12 @@ impl Fusion<'_> {
             entity,
         };
         list_candidate(self.directory, candidate, self.rules.fusion.radius_m);
-        let reason = format!("new, seen by {}", observation.source.name());
+        let reason = match observation.source {
+            Source::Vehicle => "new, seen by vehicle",
+            Source::Camera => "new, seen by camera",
+            Source::Phone => "new, seen by phone",
+            Source::Inspector => "new, seen by inspector",
+        };
         push_change(world, defect_change(world, entity, observation.t, reason));
         entity
     }

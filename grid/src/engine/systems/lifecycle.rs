@@ -124,7 +124,7 @@ pub(super) fn act(
     };
     match outcome {
         Ok("") => {}
-        Ok(reason) => push_change(world, defect_change(world, defect, t, reason.into())),
+        Ok(reason) => push_change(world, defect_change(world, defect, t, reason)),
         Err(why) => {
             let defect_id = world.get::<Defect>(defect).map_or(0, |d| d.id);
             refuse(
@@ -170,7 +170,7 @@ pub(super) fn dispatch(world: &mut World, rules: &Rules, defect: Entity, t: f64)
                 world,
                 defect,
                 t,
-                "confirmed, but no maintenance unit's area holds it".into(),
+                "confirmed, but no maintenance unit's area holds it",
             ),
         );
         return;
@@ -276,7 +276,7 @@ pub(super) fn pass_over(
             citizen,
             t,
             earned,
-            "covered road sections that patrols have not passed lately".into(),
+            "covered road sections that patrols have not passed lately",
         );
     }
 }

@@ -29,7 +29,7 @@ pub use fuse::fuse_evidence;
 pub use grades::grade_sections;
 pub use place::place_observations;
 
-use crate::engine::change::Change;
+use crate::engine::change::{Change, Reason};
 use crate::engine::road_map::RoadMap;
 use crate::engine::rules::Rules;
 use crate::engine::state::{Citizen, Defect, Outbox, RoadCell, Section, Sectioning, Totals};
@@ -109,7 +109,7 @@ impl Rows {
 }
 
 /// Refuses a record: no evidence, no points; the reason goes out as a change.
-fn refuse(world: &mut World, t: f64, record: u64, device: &str, reason: String) {
+fn refuse(world: &mut World, t: f64, record: u64, device: &str, reason: impl Into<Reason>) {
     world.resource_mut::<Totals>().refused += 1;
     push_change(
         world,
@@ -117,7 +117,7 @@ fn refuse(world: &mut World, t: f64, record: u64, device: &str, reason: String) 
             t,
             record,
             device: device.to_owned(),
-            reason,
+            reason: reason.into(),
         },
     );
 }
@@ -144,7 +144,7 @@ fn order_changes_from<K: Ord>(changes: &mut Vec<Change>, first: usize, key: impl
 }
 
 /// A change that reports a defect's state now, and why.
-fn defect_change(world: &World, defect: Entity, t: f64, reason: String) -> Change {
+fn defect_change(world: &World, defect: Entity, t: f64, reason: impl Into<Reason>) -> Change {
     let state = world
         .get::<Defect>(defect)
         .expect("a defect entity has a Defect");
@@ -155,12 +155,12 @@ fn defect_change(world: &World, defect: Entity, t: f64, reason: String) -> Chang
         severity: state.severity,
         status: state.status,
         possibly_repaired: state.possibly_repaired,
-        reason,
+        reason: reason.into(),
     }
 }
 
 /// Gives a citizen points, and says so.
-fn award(world: &mut World, citizen: Entity, t: f64, points: i64, reason: String) {
+fn award(world: &mut World, citizen: Entity, t: f64, points: i64, reason: impl Into<Reason>) {
     let Some(mut state) = world.get_mut::<Citizen>(citizen) else {
         return;
     };
@@ -170,7 +170,7 @@ fn award(world: &mut World, citizen: Entity, t: f64, points: i64, reason: String
         citizen: state.name.clone(),
         points,
         total: state.points,
-        reason,
+        reason: reason.into(),
     };
     push_change(world, change);
 }
