@@ -8,8 +8,7 @@ use crate::cell::CellKey;
 use crate::engine::change::Change;
 use crate::engine::prefetch::prefetch_ahead;
 use crate::engine::rules::Rules;
-use crate::engine::state::{Clock, Code, Defect, Dirty, Grid, Outbox, RoadCell, Totals};
-use crate::engine::systems::order_changes_from;
+use crate::engine::state::{Clock, Code, Corner, Defect, Dirty, Grid, Outbox, RoadCell, Totals};
 
 /// Recomputes the code of every cell of the tick's changed defects.
 #[allow(clippy::too_many_arguments)] // A system's parameters are its data access, listed.
@@ -31,13 +30,21 @@ pub fn set_cell_codes(
             .filter_map(|&defect| defects.get(defect).ok())
             .flat_map(|defect| defect.cells.iter().copied()),
     );
-    touched.sort_unstable();
-    touched.dedup();
-    let zone = grid.0.zone();
-    let mut sections = Vec::new();
-    let first_change = outbox.0.len();
+    // In the order of the cells' corners, so that the changes do not depend on the order in which
+    // the cells' entities happened to be made. Reading the corners first moves each row's wait
+    // on memory here, in a loop of independent loads; the loop below finds the rows cached.
+    let mut in_order: Vec<(Corner, Entity)> = Vec::with_capacity(touched.len());
     for (at, &cell) in touched.iter().enumerate() {
         prefetch_ahead(&touched, at, |ahead| cells.get(ahead).ok());
+        if let Ok(road_cell) = cells.get(cell) {
+            in_order.push((road_cell.corner, cell));
+        }
+    }
+    in_order.sort_unstable();
+    in_order.dedup();
+    let zone = grid.0.zone();
+    let mut sections = Vec::new();
+    for &(_, cell) in &in_order {
         let Ok(mut road_cell) = cells.get_mut(cell) else {
             continue;
         };
@@ -93,12 +100,6 @@ pub fn set_cell_codes(
             evidence,
         });
     }
-    // In the order of the cells' corners, so that the changes do not depend on the order in
-    // which the cells' entities happened to be made (each cell appears once).
-    order_changes_from(&mut outbox.0, first_change, |change| match change {
-        Change::CellCode { cell, .. } => (cell.easting, cell.northing),
-        _ => (i32::MIN, i32::MIN),
-    });
     sections.sort_unstable();
     sections.dedup();
     dirty.sections = sections;

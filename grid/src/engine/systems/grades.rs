@@ -1,14 +1,13 @@
 //! Section grades: PCI from the damaged area of the defects that count in a section (DESIGN.md,
 //! "PCI"), recomputed only for the sections whose defects changed.
 
-use bevy_ecs::prelude::{Query, Res, ResMut};
+use bevy_ecs::prelude::{Entity, Query, Res, ResMut};
 
 use crate::engine::change::Change;
 use crate::engine::pci::{damage_ratio, pci};
 use crate::engine::prefetch::prefetch_ahead;
 use crate::engine::rules::Rules;
 use crate::engine::state::{Clock, Defect, Dirty, Grid, Outbox, Section, Sectioning};
-use crate::engine::systems::order_changes_from;
 
 /// Recomputes PCI and grade of every section whose defects changed.
 #[allow(clippy::too_many_arguments)] // A system's parameters are its data access, listed.
@@ -23,9 +22,17 @@ pub fn grade_sections(
     mut outbox: ResMut<Outbox>,
 ) {
     let dirty_sections = std::mem::take(&mut dirty.sections);
-    let first_change = outbox.0.len();
-    for (at, &section_entity) in dirty_sections.iter().enumerate() {
+    // In the order of the sections' numbers (segment by segment), not of their entities; reading
+    // the numbers first leaves the rows cached for the loop below.
+    let mut in_order: Vec<(u32, Entity)> = Vec::with_capacity(dirty_sections.len());
+    for (at, &section) in dirty_sections.iter().enumerate() {
         prefetch_ahead(&dirty_sections, at, |ahead| sections.get(ahead).ok());
+        if let Ok(row) = sections.get(section) {
+            in_order.push((row.number, section));
+        }
+    }
+    in_order.sort_unstable();
+    for &(_, section_entity) in &in_order {
         let Ok(mut section) = sections.get_mut(section_entity) else {
             continue;
         };
@@ -58,12 +65,4 @@ pub fn grade_sections(
             });
         }
     }
-    // In the order of segment id and section, not of the sections' entities (each section
-    // appears once).
-    order_changes_from(&mut outbox.0, first_change, |change| match change {
-        Change::Section {
-            segment, section, ..
-        } => (*segment, *section),
-        _ => (0, 0),
-    });
 }

@@ -126,23 +126,6 @@ fn push_change(world: &mut World, change: Change) {
     world.resource_mut::<Outbox>().0.push(change);
 }
 
-/// Puts the changes from `first` on in the order of their keys. The keys are sorted with their
-/// positions, and each change is moved once: a change is some hundred bytes, which a sort of the
-/// changes themselves would move many times over.
-fn order_changes_from<K: Ord>(changes: &mut Vec<Change>, first: usize, key: impl Fn(&Change) -> K) {
-    let mut order: Vec<(K, usize)> = changes[first..]
-        .iter()
-        .enumerate()
-        .map(|(at, change)| (key(change), at))
-        .collect();
-    if order.is_sorted_by(|a, b| a.0 <= b.0) {
-        return;
-    }
-    order.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    let mut tail: Vec<Option<Change>> = changes.drain(first..).map(Some).collect();
-    changes.extend(order.into_iter().filter_map(|(_, at)| tail[at].take()));
-}
-
 /// A change that reports a defect's state now, and why.
 fn defect_change(world: &World, defect: Entity, t: f64, reason: impl Into<Reason>) -> Change {
     let state = world
