@@ -445,6 +445,25 @@ fn the_same_records_give_the_same_changes_and_state() {
 }
 
 #[test]
+fn a_ticks_cell_codes_come_in_corner_order_whatever_order_the_cells_were_made() {
+    let mut engine = engine();
+    // Detections from east to west: the cells' entities are made east first.
+    let records = (0..6)
+        .map(|i| vehicle(T0 + f64::from(i), 0.9, on_road(90.0 - 15.0 * f64::from(i))))
+        .collect();
+    let corners: Vec<(i32, i32)> = engine
+        .tick(records)
+        .iter()
+        .filter_map(|c| match c {
+            Change::CellCode { cell, .. } => Some((cell.easting, cell.northing)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(corners.len(), 6);
+    assert!(corners.is_sorted());
+}
+
+#[test]
 fn outlines_and_passes_that_would_cost_a_city_wide_search_are_refused() {
     let mut engine = engine();
     // A bow-tie: its signed areas cancel, but its even-odd fill would cover 2 km × 2 km.
