@@ -32,16 +32,17 @@ pub fn set_cell_codes(
     );
     // In the order of the cells' corners, so that the changes do not depend on the order in which
     // the cells' entities happened to be made. Reading the corners first moves each row's wait
-    // on memory here, in a loop of independent loads; the loop below finds the rows cached.
-    let mut in_order: Vec<(Corner, Entity)> = Vec::with_capacity(touched.len());
+    // on memory here, in a loop of independent loads; the loop below finds the rows cached. A
+    // cell listed twice has the same key twice, which one sort of plain numbers groups.
+    let mut in_order: Vec<(u64, Entity)> = Vec::with_capacity(touched.len());
     for (at, &cell) in touched.iter().enumerate() {
         prefetch_ahead(&touched, at, |ahead| cells.get(ahead).ok());
         if let Ok(road_cell) = cells.get(cell) {
-            in_order.push((road_cell.corner, cell));
+            in_order.push((corner_order(road_cell.corner), cell));
         }
     }
-    in_order.sort_unstable();
-    in_order.dedup();
+    in_order.sort_unstable_by_key(|&(key, _)| key);
+    in_order.dedup_by_key(|&mut (key, _)| key);
     let zone = grid.0.zone();
     let mut sections = Vec::new();
     for &(_, cell) in &in_order {
@@ -106,6 +107,13 @@ pub fn set_cell_codes(
     dirty.defects.clear();
 }
 
+/// A corner as one number that sorts as the corner does (easting, then northing).
+fn corner_order((easting, northing): Corner) -> u64 {
+    // Flipping the sign bit maps i32 order onto u32 order.
+    let unsigned = |v: i32| u64::from(v as u32 ^ 0x8000_0000);
+    unsigned(easting) << 32 | unsigned(northing)
+}
+
 /// The code of a cell from the defects that count on it (DESIGN.md, "Cell code").
 pub fn code_of(rules: &Rules, defects: &[&Defect]) -> Code {
     let mut highest: f64 = 0.0;
@@ -120,5 +128,18 @@ pub fn code_of(rules: &Rules, defects: &[&Defect]) -> Code {
         Code::Yellow
     } else {
         Code::Green
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn corner_order_sorts_as_the_corners_do(a: (i32, i32), b: (i32, i32)) {
+            prop_assert_eq!(corner_order(a).cmp(&corner_order(b)), a.cmp(&b));
+        }
     }
 }
