@@ -94,6 +94,8 @@ pub struct RoadCell {
     pub segment: u32,
     /// The section entity the cell lies in.
     pub section: Entity,
+    /// That section's number (`Sectioning`): a tick grades its sections in this order.
+    pub section_number: u32,
     /// The cell's current code.
     pub code: Code,
     /// Defects that cover the cell (most cells have one or two); rejected defects leave.
@@ -443,8 +445,8 @@ pub struct Dirty {
     pub cells: Vec<Entity>,
     /// Pending defects that received evidence: the trust rules need a look.
     pub trust: Vec<Entity>,
-    /// Sections whose defects changed.
-    pub sections: Vec<Entity>,
+    /// Sections whose defects changed, by number (`Sectioning`), in order.
+    pub sections: Vec<(u32, Entity)>,
 }
 
 /// Maintenance units and police areas.

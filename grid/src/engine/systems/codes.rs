@@ -56,7 +56,7 @@ pub fn set_cell_codes(
             .filter(|d| d.status.counts())
             .collect();
         let code = code_of(&rules, &counted);
-        sections.push(road_cell.section);
+        sections.push((road_cell.section_number, road_cell.section));
         if code == road_cell.code {
             continue;
         }
@@ -101,8 +101,10 @@ pub fn set_cell_codes(
             evidence,
         });
     }
-    sections.sort_unstable();
-    sections.dedup();
+    // By number: a section's number and entity go together, so this groups each section's
+    // entries, and grading goes segment by segment.
+    sections.sort_unstable_by_key(|&(number, _)| number);
+    sections.dedup_by_key(|&mut (number, _)| number);
     dirty.sections = sections;
     dirty.defects.clear();
 }

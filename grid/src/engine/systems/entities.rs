@@ -18,6 +18,7 @@ pub(super) fn current(directory: &Directory, corner: Corner, placed: Lookup) -> 
 }
 
 /// The entity of a road cell, created (with its section's) if it has none; true when created.
+/// `found` must be what the road map knows of the cell now (`current`).
 pub(super) fn road_cell(
     world: &mut World,
     directory: &mut Directory,
@@ -25,7 +26,7 @@ pub(super) fn road_cell(
     corner: Corner,
     found: Lookup,
 ) -> (Entity, bool) {
-    let number = match current(directory, corner, found) {
+    let number = match found {
         Lookup::Entity(cell) => return (cell, false),
         Lookup::Section(number) => number,
     };
@@ -36,6 +37,7 @@ pub(super) fn road_cell(
             corner,
             segment,
             section,
+            section_number: number,
             code: Code::Green,
             defects: Default::default(),
         })

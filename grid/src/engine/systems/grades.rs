@@ -1,7 +1,7 @@
 //! Section grades: PCI from the damaged area of the defects that count in a section (DESIGN.md,
 //! "PCI"), recomputed only for the sections whose defects changed.
 
-use bevy_ecs::prelude::{Entity, Query, Res, ResMut};
+use bevy_ecs::prelude::{Query, Res, ResMut};
 
 use crate::engine::change::Change;
 use crate::engine::pci::{damage_ratio, pci};
@@ -21,18 +21,10 @@ pub fn grade_sections(
     defects: Query<&Defect>,
     mut outbox: ResMut<Outbox>,
 ) {
-    let dirty_sections = std::mem::take(&mut dirty.sections);
-    // In the order of the sections' numbers (segment by segment), not of their entities; reading
-    // the numbers first leaves the rows cached for the loop below.
-    let mut in_order: Vec<(u32, Entity)> = Vec::with_capacity(dirty_sections.len());
-    for (at, &section) in dirty_sections.iter().enumerate() {
-        prefetch_ahead(&dirty_sections, at, |ahead| sections.get(ahead).ok());
-        if let Ok(row) = sections.get(section) {
-            in_order.push((row.number, section));
-        }
-    }
-    in_order.sort_unstable();
-    for &(_, section_entity) in &in_order {
+    // In the order of the sections' numbers (segment by segment), not of their entities.
+    let in_order = std::mem::take(&mut dirty.sections);
+    for (at, &(_, section_entity)) in in_order.iter().enumerate() {
+        prefetch_ahead(&in_order, at, |(_, ahead)| sections.get(ahead).ok());
         let Ok(mut section) = sections.get_mut(section_entity) else {
             continue;
         };
