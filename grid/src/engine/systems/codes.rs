@@ -1,5 +1,6 @@
 //! Cell codes (DESIGN.md, "Cell code"): recomputed only for the cells of defects whose counting
-//! state changed in the tick and the cells that counted defects grew onto, each change with the rules version and the evidence behind it.
+//! state changed in the tick and the cells that counted defects grew onto, each change with the
+//! rules version and the evidence behind it, in the order of the cells' corners.
 
 use bevy_ecs::prelude::{Entity, Query, Res, ResMut};
 use smallvec::SmallVec;
