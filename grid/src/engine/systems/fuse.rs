@@ -164,6 +164,17 @@ pub(super) fn spreads(observation: &Observation, rules: &Rules) -> bool {
     observation.outline.is_some() || observation.accuracy_m <= rules.fusion.extent_accuracy_m
 }
 
+/// Why a defect is new: "new, seen by" and the source's wire name (`Source::name`), as fixed
+/// text so that no reason is allocated per new defect.
+fn opened_by(source: Source) -> &'static str {
+    match source {
+        Source::Vehicle => "new, seen by vehicle",
+        Source::Camera => "new, seen by camera",
+        Source::Phone => "new, seen by phone",
+        Source::Inspector => "new, seen by inspector",
+    }
+}
+
 /// An accepted, placed observation.
 struct Fusing<'a> {
     id: u64,
@@ -312,12 +323,7 @@ impl Fusion<'_> {
             entity,
         };
         list_candidate(self.directory, candidate, self.rules.fusion.radius_m);
-        let reason = match observation.source {
-            Source::Vehicle => "new, seen by vehicle",
-            Source::Camera => "new, seen by camera",
-            Source::Phone => "new, seen by phone",
-            Source::Inspector => "new, seen by inspector",
-        };
+        let reason = opened_by(observation.source);
         push_change(world, defect_change(world, entity, observation.t, reason));
         entity
     }
@@ -455,4 +461,21 @@ pub(super) fn nearest_defect(
         }
     }
     best.map(|(_, _, entity)| entity)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_defects_reason_names_its_source_as_the_wire_does() {
+        for source in [
+            Source::Vehicle,
+            Source::Camera,
+            Source::Phone,
+            Source::Inspector,
+        ] {
+            assert_eq!(opened_by(source), format!("new, seen by {}", source.name()));
+        }
+    }
 }
