@@ -69,6 +69,9 @@ def main():
                 s: statistics.median(r["stage_ms"][s] for r in results) for s in STAGES
             },
             "stage_over_rest_median": shares,
+            "bytes_per_active_cell_median": round(
+                statistics.median(r["bytes_per_active_cell"] for r in results)),
+            "rss_growth_mb_median": round(statistics.median(r["rss_growth_mb"] for r in results), 1),
         }, ensure_ascii=False))
 
 
