@@ -18,9 +18,6 @@ import statistics
 import subprocess
 import sys
 
-STAGES = ["accept", "place", "fuse", "confirm", "codes", "grades"]
-
-
 def run(binary, rules, records):
     command = [binary, "engine", "bench", "--records", str(records), "--json"]
     if rules:
@@ -52,12 +49,14 @@ def main():
         results = runs[label]
         rates = [r["records_per_s"] for r in results]
         ratios = [r["records_per_s"] / b["records_per_s"] for r, b in zip(results, runs[first])]
+        # The stages the bench reports (a list kept here would drift from it).
+        stages = list(results[0]["stage_ms"])
         shares = {}
-        for stage in STAGES:
+        for stage in stages:
             values = []
             for r in results:
                 ms = r["stage_ms"]
-                rest = sum(ms[s] for s in STAGES if s != stage)
+                rest = sum(ms[s] for s in stages if s != stage)
                 values.append(ms[stage] / rest if rest else float("nan"))
             shares[stage] = round(statistics.median(values), 4)
         print(json.dumps({
@@ -66,7 +65,7 @@ def main():
             "records_per_s": [round(r) for r in rates],
             f"ratio_to_{first}_median": round(statistics.median(ratios), 3),
             "stage_ms_median": {
-                s: statistics.median(r["stage_ms"][s] for r in results) for s in STAGES
+                s: statistics.median(r["stage_ms"][s] for r in results) for s in stages
             },
             "stage_over_rest_median": shares,
             "bytes_per_active_cell_median": round(
