@@ -1,7 +1,7 @@
 //! Acceptance: every record's positions projected onto the grid's plane, its device found, and its
 //! observation checked for plausibility (accuracy, replays, impossible speeds, duplicates).
 
-use bevy_ecs::prelude::{DetectChangesMut, Entity, Mut, QueryState, World};
+use bevy_ecs::prelude::{DetectChangesMut, Entity, Mut, World};
 
 use crate::engine::prefetch::prefetch;
 use crate::engine::record::{Observation, Record, Source, Target};
@@ -9,7 +9,7 @@ use crate::engine::rules::Rules;
 use crate::engine::state::{
     Citizen, Clock, Device, Directory, Grid, Inbox, Queue, Totals, Work, corner_at,
 };
-use crate::engine::systems::{distance, refuse};
+use crate::engine::systems::{Table, distance, refuse};
 
 /// Projects the tick's records, checks observations for plausibility and queues the accepted
 /// records in order; refusals become changes.
@@ -50,7 +50,7 @@ pub fn accept_records(world: &mut World) {
     let mut clock = world.resource::<Clock>().0;
     world.resource_scope(|world, mut directory: Mut<Directory>| {
         // Made once a tick: `World::get_mut` looks the component's id up by type on every call.
-        let mut devices: QueryState<&mut Device> = world.query();
+        let mut devices: Table<Device> = Table::new(world);
         let Queue {
             first_id,
             records,
@@ -60,13 +60,12 @@ pub fn accept_records(world: &mut World) {
         } = &mut queue;
         // Known devices first, in a short loop of independent look-ups whose rows are prefetched:
         // twenty thousand phones' rows do not stay in the cache between two records of one phone.
-        // (`get_manual` skips the archetype check of `get`: the query state is fresh.)
         for (record, work) in records.iter().zip(work.iter_mut()) {
             if let Some(name) = device_name(record)
                 && let Some(&device) = directory.devices.get(name)
             {
                 work.device = Some(device);
-                if let Ok(row) = devices.get_manual(world, device) {
+                if let Some(row) = devices.get_as_of_refresh(world, device) {
                     prefetch(row);
                 }
             }
@@ -87,13 +86,13 @@ pub fn accept_records(world: &mut World) {
             work.device = Some(device);
             if let Record::Observation(o) = record {
                 let verdict = match devices.get_mut(world, device) {
-                    Ok(mut row) => plausibility(
+                    Some(mut row) => plausibility(
                         row.bypass_change_detection(),
                         &rules,
                         o,
                         points[work.points.start],
                     ),
-                    Err(_) => Err("unknown device".into()),
+                    None => Err("unknown device".into()),
                 };
                 if let Err(reason) = verdict {
                     refuse(world, o.t, id, &o.device, reason);

@@ -124,8 +124,8 @@ fn warm(
     radius: f64,
     next: Range<usize>,
 ) {
-    // Once here, so that each look-up below can skip the archetype check (`get_manual`).
-    rows.defects.update_archetypes(world);
+    // Once here, so that each look-up below can skip the archetype check.
+    rows.refresh_defects(world);
     for (record, work) in queue.records[next.clone()].iter().zip(&queue.work[next]) {
         let Record::Observation(observation) = record else {
             continue;
@@ -135,7 +135,7 @@ fn warm(
         }
         let point = queue.points[work.points.start];
         if let Some(defect) = nearest_defect(directory, observation.kind, point, radius, |_| true)
-            && let Ok(defect) = rows.defects.get_manual(world, defect)
+            && let Some(defect) = rows.defect_as_of_refresh(world, defect)
         {
             prefetch(defect);
         }
@@ -232,7 +232,7 @@ impl Fusion<'_> {
         // found while its row is at hand: most evidence lands on cells it covers already.
         let mut fresh: SmallVec<[(Corner, Lookup); 2]> = SmallVec::new();
         let (reopened, worse, status, id) = {
-            let Ok(mut row) = self.rows.defects.get_mut(world, defect) else {
+            let Some(mut row) = self.rows.defect(world, defect) else {
                 return;
             };
             let state = row.bypass_change_detection();
@@ -346,7 +346,7 @@ impl Fusion<'_> {
             let (cell, made) =
                 entities::road_cell(world, self.directory, self.sectioning, corner, found);
             self.new_cells += u64::from(made);
-            let Ok(mut row) = self.rows.cells.get_mut(world, cell) else {
+            let Some(mut row) = self.rows.cell(world, cell) else {
                 continue;
             };
             let road_cell = row.bypass_change_detection();
@@ -360,7 +360,7 @@ impl Fusion<'_> {
                 .push((corner, defect.entity));
         }
         let mut new_sections: SmallVec<[Entity; 2]> = SmallVec::new();
-        if let Ok(mut row) = self.rows.defects.get_mut(world, defect.entity) {
+        if let Some(mut row) = self.rows.defect(world, defect.entity) {
             let state = row.bypass_change_detection();
             for &(cell, corner, section) in &attached {
                 state.add_cell(corner, cell);
@@ -374,7 +374,7 @@ impl Fusion<'_> {
             }
         }
         for section in new_sections {
-            if let Ok(mut row) = self.rows.sections.get_mut(world, section) {
+            if let Some(mut row) = self.rows.section(world, section) {
                 let listed = &mut row.bypass_change_detection().defects;
                 debug_assert!(
                     !listed.contains(&defect.entity),
@@ -393,7 +393,7 @@ impl Fusion<'_> {
         kind: DefectKind,
         placed: Placed<'_>,
     ) -> Option<Entity> {
-        let cells_rows = self.rows.cells.query(world);
+        let cells_rows = self.rows.cells(world);
         placed
             .cells
             .iter()

@@ -220,7 +220,7 @@ pub(super) fn pass_over(
         let defects = defects_along(directory, path, rules.lifecycle.pass_half_width_m);
         for defect in defects {
             let flagged = {
-                let Ok(mut row) = rows.defects.get_mut(world, defect) else {
+                let Some(mut row) = rows.defect(world, defect) else {
                     continue;
                 };
                 let state = row.bypass_change_detection();
@@ -244,7 +244,7 @@ pub(super) fn pass_over(
             }
         }
         for &section in sections {
-            if let Ok(mut row) = rows.sections.get_mut(world, section) {
+            if let Some(mut row) = rows.section(world, section) {
                 let state = row.bypass_change_detection();
                 state.last_patrol_t = state.last_patrol_t.max(t);
             }
@@ -257,7 +257,7 @@ pub(super) fn pass_over(
     let stale = rules.points.stale_days * DAY_S;
     let mut earned = 0;
     for &section in sections {
-        let Ok(mut row) = rows.sections.get_mut(world, section) else {
+        let Some(mut row) = rows.section(world, section) else {
             continue;
         };
         let state = row.bypass_change_detection();

@@ -151,27 +151,47 @@ impl Placer<'_> {
             return Some((corner, found));
         }
         let snap_m = snap_m.max(0.0);
-        // Squares within snap_m of the point have corners in [point - snap_m - 1, point + snap_m].
-        let min = (
-            ceil_i32(point[0] - snap_m - 1.0),
-            ceil_i32(point[1] - snap_m - 1.0),
-        );
-        let max = (floor_i32(point[0] + snap_m), floor_i32(point[1] + snap_m));
+        // Most points off the road lie within a metre of it. A square beyond the 3 × 3 around the
+        // point's own is at least 1 m away, so a nearer one among the eight neighbours is the
+        // answer, and the wider search runs only when there is none.
+        let (_, northing, easting) = self
+            .nearest_road_square(point, 1.0_f64.min(snap_m), (corner.0 - 1, corner.1 - 1))
+            .filter(|&(d2, _, _)| d2 < 1.0)
+            .or_else(|| {
+                // Squares within snap_m of the point have corners in [point - snap_m - 1, point + snap_m].
+                let min = (
+                    ceil_i32(point[0] - snap_m - 1.0),
+                    ceil_i32(point[1] - snap_m - 1.0),
+                );
+                self.nearest_road_square(point, snap_m, min)
+            })?;
+        let corner = (easting, northing);
+        Some((corner, self.directory.road.lookup(corner)?))
+    }
+
+    /// The road cell nearest a point among those with corners from `min` to `point + reach_m`
+    /// whose squares are within `reach_m` of it (ties to the lowest northing, then easting), as
+    /// (squared distance, northing, easting).
+    fn nearest_road_square(
+        &self,
+        point: [f64; 2],
+        reach_m: f64,
+        min: Corner,
+    ) -> Option<(f64, i32, i32)> {
+        let max = (floor_i32(point[0] + reach_m), floor_i32(point[1] + reach_m));
         let (low, high) = (block_of(min), block_of(max));
         let mut best: Option<(f64, i32, i32)> = None;
         for bx in low.0..=high.0 {
             for by in low.1..=high.1 {
                 for (easting, northing) in self.directory.road.corners_in((bx, by), min, max) {
                     let d2 = square_distance_2((easting, northing), point);
-                    if d2 <= snap_m * snap_m && best.is_none_or(|b| (d2, northing, easting) < b) {
+                    if d2 <= reach_m * reach_m && best.is_none_or(|b| (d2, northing, easting) < b) {
                         best = Some((d2, northing, easting));
                     }
                 }
             }
         }
-        let (_, northing, easting) = best?;
-        let corner = (easting, northing);
-        Some((corner, self.directory.road.lookup(corner)?))
+        best
     }
 
     /// The road cells under an outline (a ring on the plane), into `corners`.
