@@ -137,7 +137,11 @@ impl Rows {
     }
 
     /// A section's row, to write.
-    pub fn section<'w>(&mut self, world: &'w mut World, entity: Entity) -> Option<Mut<'w, Section>> {
+    pub fn section<'w>(
+        &mut self,
+        world: &'w mut World,
+        entity: Entity,
+    ) -> Option<Mut<'w, Section>> {
         self.sections.get_mut(world, entity)
     }
 }
