@@ -176,11 +176,13 @@ impl<T: Component<Mutability = Mutable>> Table<T> {
 
     /// A row, to write.
     pub fn get_mut<'w>(&mut self, world: &'w mut World, entity: Entity) -> Option<Mut<'w, T>> {
+        // A comparison of two ids: it panics on another world rather than reading its storage.
+        self.state.validate_world(world.id());
         self.refresh(world);
         let world = world.as_unsafe_world_cell();
-        // SAFETY: the state was made from this world (`Rows::new`, once a tick) and has seen its
-        // archetypes (`refresh`); the world is borrowed mutably for as long as the row lives, so
-        // nothing else reads or writes the component meanwhile.
+        // SAFETY: the state belongs to this world (checked above) and has seen its archetypes
+        // (`refresh`); the world is borrowed mutably for as long as the row lives, so nothing
+        // else reads or writes the component meanwhile.
         let query = unsafe { self.state.query_unchecked_manual(world) };
         query.get_inner(entity).ok()
     }
