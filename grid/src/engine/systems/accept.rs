@@ -9,7 +9,7 @@ use crate::engine::rules::Rules;
 use crate::engine::state::{
     Citizen, Clock, Device, Directory, Grid, Inbox, Queue, Totals, Work, corner_at,
 };
-use crate::engine::systems::{Table, distance, refuse};
+use crate::engine::systems::{RowsOf, distance, refuse};
 
 /// Projects the tick's records, checks observations for plausibility and queues the accepted
 /// records in order; refusals become changes.
@@ -50,7 +50,7 @@ pub fn accept_records(world: &mut World) {
     let mut clock = world.resource::<Clock>().0;
     world.resource_scope(|world, mut directory: Mut<Directory>| {
         // Made once a tick: `World::get_mut` looks the component's id up by type on every call.
-        let mut devices: Table<Device> = Table::new(world);
+        let mut devices: RowsOf<Device> = RowsOf::new(world);
         let Queue {
             first_id,
             records,

@@ -95,17 +95,17 @@ pub fn survey(grid: &RoadGrid, rules: &Rules) -> (Sectioning, RoadMap) {
 /// The rows fusion and passes read and write, as query states made once a tick: `World::get_mut`
 /// looks the component's id up by type on every call, a query state once.
 pub(super) struct Rows {
-    defects: Table<Defect>,
-    cells: Table<RoadCell>,
-    sections: Table<Section>,
+    defects: RowsOf<Defect>,
+    cells: RowsOf<RoadCell>,
+    sections: RowsOf<Section>,
 }
 
 impl Rows {
     pub fn new(world: &mut World) -> Rows {
         Rows {
-            defects: Table::new(world),
-            cells: Table::new(world),
-            sections: Table::new(world),
+            defects: RowsOf::new(world),
+            cells: RowsOf::new(world),
+            sections: RowsOf::new(world),
         }
     }
 
@@ -151,15 +151,15 @@ impl Rows {
 /// `QueryState::get_mut` brings the state up to date with the world's archetypes on every call:
 /// some forty instructions, several times a record, although archetypes are added only when an
 /// entity first gets a new set of components. This checks the world's generation instead.
-pub(super) struct Table<T: Component<Mutability = Mutable>> {
+pub(super) struct RowsOf<T: Component<Mutability = Mutable>> {
     state: QueryState<&'static mut T>,
     seen: ArchetypeGeneration,
 }
 
-impl<T: Component<Mutability = Mutable>> Table<T> {
-    pub fn new(world: &mut World) -> Table<T> {
+impl<T: Component<Mutability = Mutable>> RowsOf<T> {
+    pub fn new(world: &mut World) -> RowsOf<T> {
         let state = world.query();
-        Table {
+        RowsOf {
             state,
             seen: world.archetypes().generation(),
         }
