@@ -164,8 +164,11 @@ pub struct Evidence {
     pub confidence: f32,
     /// The severity it reported.
     pub severity: Severity,
-    /// Where, on the grid's plane.
-    pub point: [f64; 2],
+    /// For a phone's evidence, whether it lies within the trust rules' phone radius of where the
+    /// defect was first seen (`Defect::point`, which never moves), worked out when it joined: the
+    /// only use the engine has for its position, so the position itself is not kept (the record
+    /// has it). False for other sources.
+    pub near: bool,
 }
 
 /// A defect: evidence fused over one or more cells, and its lifecycle.
@@ -512,6 +515,11 @@ mod tests {
             assert_eq!(floor_i32(x), x.floor() as i32, "floor {x}");
             assert_eq!(ceil_i32(x), x.ceil() as i32, "ceil {x}");
         }
+    }
+
+    #[test]
+    fn evidence_fits_half_a_cache_line() {
+        assert_eq!(size_of::<Evidence>(), 32);
     }
 
     #[test]

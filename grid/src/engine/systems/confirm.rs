@@ -10,7 +10,7 @@ use crate::engine::record::Source;
 use crate::engine::rules::Rules;
 use crate::engine::state::{Clock, Defect, Device, Dirty, Evidence, Status, Totals};
 use crate::engine::systems::lifecycle::dispatch;
-use crate::engine::systems::{DAY_S, award, defect_change, distance, push_change};
+use crate::engine::systems::{DAY_S, award, defect_change, push_change};
 
 /// Confirms pending defects that now meet the trust rules; dispatches confirmed hazards; awards
 /// points to the phones that helped.
@@ -106,10 +106,7 @@ pub fn trusted(rules: &Rules, defect: &Defect) -> Option<(f64, Reason)> {
         );
     }
     let phones: SmallVec<[&Evidence; 16]> = evidence()
-        .filter(|e| {
-            e.source == Source::Phone
-                && distance(e.point, defect.point) <= rules.trust.phone_radius_m
-        })
+        .filter(|e| e.source == Source::Phone && e.near)
         .collect();
     if let (Some(phone), Some(patrol)) = (phones.first(), evidence().find(|e| e.source.is_patrol()))
     {

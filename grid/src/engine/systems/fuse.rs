@@ -134,7 +134,8 @@ fn warm(
             continue;
         }
         let point = queue.points[work.points.start];
-        if let Some(defect) = nearest_defect(directory, observation.kind, point, radius, |_| true)
+        if let Some((defect, _)) =
+            nearest_defect(directory, observation.kind, point, radius, |_| true)
             && let Some(defect) = rows.defect_as_of_refresh(world, defect)
         {
             prefetch(defect);
@@ -203,30 +204,33 @@ impl Fusion<'_> {
             observation,
         } = fusing;
         let rules = self.rules;
-        let target = match &observation.outline {
-            Some(_) => self.defect_on_cells(world, observation.kind, placed),
+        // The defect it joins, and how far it lies from where the defect was first seen when the
+        // search tells (an outline's defect is found by its cells).
+        let (target, apart) = match &observation.outline {
+            Some(_) => (self.defect_on_cells(world, observation.kind, placed), None),
             None => nearest_defect(
                 self.directory,
                 observation.kind,
                 point,
                 rules.fusion.radius_m,
                 |_| true,
-            ),
+            )
+            .map_or((None, None), |(defect, apart)| (Some(defect), Some(apart))),
         };
-        let evidence = Evidence {
+        let mut evidence = Evidence {
             id,
             t: observation.t,
             source: observation.source,
             device,
             confidence: observation.confidence as f32,
             severity: observation.severity,
-            point,
+            near: false,
         };
-        // The observation that opens a defect always places it.
-        let (defect, placed) = match target {
-            Some(defect) if spreads(observation, rules) => (defect, placed),
-            Some(defect) => (defect, Placed::NONE),
-            None => (self.open(world, observation, point), placed),
+        // The observation that opens a defect always places it, where the defect is first seen.
+        let (defect, placed, apart) = match target {
+            Some(defect) if spreads(observation, rules) => (defect, placed, apart),
+            Some(defect) => (defect, Placed::NONE, apart),
+            None => (self.open(world, observation, point), placed, Some(0.0)),
         };
         // Reopen a repaired or closed defect that is seen again. The cells new to the defect are
         // found while its row is at hand: most evidence lands on cells it covers already.
@@ -264,6 +268,10 @@ impl Fusion<'_> {
             state.misses = 0;
             let worse = observation.severity > state.severity;
             state.severity = state.severity.max(observation.severity);
+            if observation.source == Source::Phone {
+                let apart = apart.unwrap_or_else(|| distance(point, state.point));
+                evidence.near = apart <= rules.trust.phone_radius_m;
+            }
             state.evidence.push(evidence);
             (reopened, worse, state.status, state.id)
         };
@@ -440,15 +448,15 @@ pub(super) fn unlist_candidate(
 }
 
 /// The nearest listed defect of `kind` within `radius` of a point (ties to the oldest), among
-/// those `keep` accepts. One bucket holds every candidate: each defect is listed in all the
-/// buckets its radius reaches.
+/// those `keep` accepts, and its distance from the point. One bucket holds every candidate: each
+/// defect is listed in all the buckets its radius reaches.
 pub(super) fn nearest_defect(
     directory: &Directory,
     kind: DefectKind,
     point: [f64; 2],
     radius: f64,
     keep: impl Fn(Entity) -> bool,
-) -> Option<Entity> {
+) -> Option<(Entity, f64)> {
     let candidates = directory.buckets.get(&bucket_of(point))?;
     let mut best: Option<(f64, u64, Entity)> = None;
     for candidate in candidates.iter().filter(|c| c.kind == kind) {
@@ -460,7 +468,7 @@ pub(super) fn nearest_defect(
             best = Some((d, candidate.id, candidate.entity));
         }
     }
-    best.map(|(_, _, entity)| entity)
+    best.map(|(d, _, entity)| (entity, d))
 }
 
 #[cfg(test)]

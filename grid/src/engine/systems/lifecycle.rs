@@ -44,10 +44,10 @@ pub(super) fn act(
             kinds
                 .into_iter()
                 .filter_map(|kind| {
-                    let entity =
+                    let (entity, apart) =
                         nearest_defect(directory, kind, point, rules.fusion.radius_m, fits)?;
                     let defect = world.get::<Defect>(entity)?;
-                    Some((distance(defect.point, point), defect.id, entity))
+                    Some((apart, defect.id, entity))
                 })
                 .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)))
                 .map(|(_, _, entity)| entity)
@@ -70,7 +70,6 @@ pub(super) fn act(
         (_, None) => Err("no such defect".into()),
         (ActionKind::Confirmed, Some(Status::Pending)) => {
             if let Some(mut state) = world.get_mut::<Defect>(defect) {
-                let point = state.point;
                 let severity = state.severity;
                 state.evidence.push(Evidence {
                     id,
@@ -79,7 +78,7 @@ pub(super) fn act(
                     device: Entity::PLACEHOLDER,
                     confidence: 1.0,
                     severity,
-                    point,
+                    near: false,
                 });
             }
             Ok("inspector confirms it")
