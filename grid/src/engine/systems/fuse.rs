@@ -134,9 +134,8 @@ fn warm(
             continue;
         }
         let point = queue.points[work.points.start];
-        if let Some((defect, _)) =
-            nearest_defect(directory, observation.kind, point, radius, |_| true)
-            && let Some(defect) = rows.defect_as_of_refresh(world, defect)
+        if let Some(nearest) = nearest_defect(directory, observation.kind, point, radius, |_| true)
+            && let Some(defect) = rows.defect_as_of_refresh(world, nearest.entity)
         {
             prefetch(defect);
         }
@@ -215,7 +214,9 @@ impl Fusion<'_> {
                 rules.fusion.radius_m,
                 |_| true,
             )
-            .map_or((None, None), |(defect, apart)| (Some(defect), Some(apart))),
+            .map_or((None, None), |nearest| {
+                (Some(nearest.entity), Some(nearest.apart_m))
+            }),
         };
         let mut evidence = Evidence {
             id,
@@ -447,16 +448,26 @@ pub(super) fn unlist_candidate(
     }
 }
 
+/// A defect that `nearest_defect` found, as its bucket lists it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Nearest {
+    pub entity: Entity,
+    /// Its public id.
+    pub id: u64,
+    /// How far the point lies from where the defect was first seen, metres.
+    pub apart_m: f64,
+}
+
 /// The nearest listed defect of `kind` within `radius` of a point (ties to the oldest), among
-/// those `keep` accepts, and its distance from the point. One bucket holds every candidate: each
-/// defect is listed in all the buckets its radius reaches.
+/// those `keep` accepts. One bucket holds every candidate: each defect is listed in all the
+/// buckets its radius reaches.
 pub(super) fn nearest_defect(
     directory: &Directory,
     kind: DefectKind,
     point: [f64; 2],
     radius: f64,
     keep: impl Fn(Entity) -> bool,
-) -> Option<(Entity, f64)> {
+) -> Option<Nearest> {
     let candidates = directory.buckets.get(&bucket_of(point))?;
     let mut best: Option<(f64, u64, Entity)> = None;
     for candidate in candidates.iter().filter(|c| c.kind == kind) {
@@ -468,7 +479,11 @@ pub(super) fn nearest_defect(
             best = Some((d, candidate.id, candidate.entity));
         }
     }
-    best.map(|(d, _, entity)| (entity, d))
+    best.map(|(apart_m, id, entity)| Nearest {
+        entity,
+        id,
+        apart_m,
+    })
 }
 
 #[cfg(test)]

@@ -44,13 +44,10 @@ pub(super) fn act(
             kinds
                 .into_iter()
                 .filter_map(|kind| {
-                    let (entity, apart) =
-                        nearest_defect(directory, kind, point, rules.fusion.radius_m, fits)?;
-                    let defect = world.get::<Defect>(entity)?;
-                    Some((apart, defect.id, entity))
+                    nearest_defect(directory, kind, point, rules.fusion.radius_m, fits)
                 })
-                .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)))
-                .map(|(_, _, entity)| entity)
+                .min_by(|a, b| a.apart_m.total_cmp(&b.apart_m).then(a.id.cmp(&b.id)))
+                .map(|nearest| nearest.entity)
         }
         (Target::Position(..), None) => None,
     };

@@ -158,7 +158,8 @@ impl Placer<'_> {
             .nearest_road_square(point, 1.0_f64.min(snap_m), (corner.0 - 1, corner.1 - 1))
             .filter(|&(d2, _, _)| d2 < 1.0)
             .or_else(|| {
-                // Squares within snap_m of the point have corners in [point - snap_m - 1, point + snap_m].
+                // Squares within snap_m of the point have corners in
+                // [point - snap_m - 1, point + snap_m].
                 let min = (
                     ceil_i32(point[0] - snap_m - 1.0),
                     ceil_i32(point[1] - snap_m - 1.0),
