@@ -6,6 +6,7 @@
 //! same ticks give the same state and the same changes.
 
 mod areas;
+mod buckets;
 mod change;
 mod figures;
 mod pci;

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use bevy_ecs::prelude::{Component, Entity, Resource};
 
 use crate::defect::{DefectKind, Severity};
+use crate::engine::buckets::Buckets;
 use crate::engine::change::Change;
 use crate::engine::pci::Grade;
 use crate::engine::record::{Record, Source};
@@ -356,19 +357,6 @@ pub struct Outbox(pub Vec<Change>);
 #[derive(Resource, Default)]
 pub struct Clock(pub f64);
 
-/// An open defect as a fusion bucket lists it: enough to pick the nearest without fetching it.
-#[derive(Debug, Clone, Copy)]
-pub struct Candidate {
-    /// The defect's kind.
-    pub kind: DefectKind,
-    /// Its public id (ties go to the oldest).
-    pub id: u64,
-    /// Where it was first seen, on the plane.
-    pub point: [f64; 2],
-    /// Its entity.
-    pub entity: Entity,
-}
-
 /// Entity lookups by key.
 #[derive(Resource, Default)]
 pub struct Directory {
@@ -383,7 +371,7 @@ pub struct Directory {
     pub defects: Vec<Entity>,
     /// Defects that can still take evidence, listed in every `BUCKET_M` bucket that their fusion
     /// radius reaches: the bucket of a point lists every candidate within the radius.
-    pub buckets: HashMap<(i32, i32), SmallVec<[Candidate; 2]>>,
+    pub buckets: Buckets,
     /// Devices by id. Short ids (up to 23 bytes) are kept inside the table, so a look-up compares
     /// against memory the probe has already loaded rather than following a pointer per record.
     pub devices: HashMap<SmolStr, Entity>,

@@ -7,17 +7,18 @@ use smallvec::SmallVec;
 use std::ops::Range;
 
 use crate::defect::DefectKind;
-use crate::engine::prefetch::{prefetch, warm_batch};
+use crate::engine::buckets::Candidate;
+use crate::engine::prefetch::warm_batch;
 use crate::engine::record::{Observation, Record, Source};
 use crate::engine::road_map::Lookup;
 use crate::engine::rules::Rules;
 use crate::engine::state::{
-    Candidate, CellDefect, Corner, Defect, Directory, Dirty, Evidence, Queue, Sectioning, Status,
-    Totals, bucket_of, centre_of, corner_at, tile_of,
+    CellDefect, Corner, Defect, Directory, Dirty, Evidence, Queue, Sectioning, Status, Totals,
+    bucket_of, centre_of, corner_at, tile_of,
 };
 use crate::engine::systems::entities;
 use crate::engine::systems::lifecycle::{act, pass_over};
-use crate::engine::systems::{Rows, defect_change, distance, push_change};
+use crate::engine::systems::{Rows, defect_change, distance, push_change, refuse};
 
 /// Fuses evidence into defects, applies inspectors' actions and patrol passes, in record order.
 pub fn fuse_evidence(world: &mut World) {
@@ -109,13 +110,13 @@ pub fn fuse_evidence(world: &mut World) {
     *world.resource_mut::<Queue>() = queue;
 }
 
-/// Starts loading what fusing the next observations will read: the fusion bucket of each, its
-/// candidates, and the row of the defect the evidence would join as things stand (the nearest of
-/// its kind: a site often has several defects of one kind, so the first listed is often not it).
-/// Only a hint to the cache: it decides nothing, and a record whose defect is made by an earlier
-/// one of the same batch simply finds it cold. The loop is short and its iterations independent,
-/// so their waits on memory overlap instead of adding up. (Passes are left alone: finding the
-/// defects along one costs more than waiting for them.)
+/// Starts loading what fusing the next observations will read: the fusion bucket of each, and
+/// the row of the defect the evidence would join as things stand (the nearest of its kind: a site
+/// often has several defects of one kind, so the first listed is often not it). First every
+/// bucket, whose slot is found by arithmetic, so that their loads are all under way together; then
+/// the rows, each of which needs its bucket. Only a hint to the cache: it decides nothing, and a
+/// record whose defect is made by an earlier one of the same batch simply finds it cold. (Passes
+/// are left alone: finding the defects along one costs more than waiting for them.)
 fn warm(
     world: &World,
     rows: &mut Rows,
@@ -124,20 +125,25 @@ fn warm(
     radius: f64,
     next: Range<usize>,
 ) {
-    // Once here, so that each look-up below can skip the archetype check.
-    rows.refresh_defects(world);
-    for (record, work) in queue.records[next.clone()].iter().zip(&queue.work[next]) {
-        let Record::Observation(observation) = record else {
-            continue;
-        };
-        if work.refused || observation.outline.is_some() {
-            continue;
-        }
-        let point = queue.points[work.points.start];
-        if let Some(nearest) = nearest_defect(directory, observation.kind, point, radius, |_| true)
-            && let Some(defect) = rows.defect_as_of_refresh(world, nearest.entity)
-        {
-            prefetch(defect);
+    let points = || {
+        queue.records[next.clone()]
+            .iter()
+            .zip(&queue.work[next.clone()])
+            .filter_map(|(record, work)| match record {
+                Record::Observation(observation)
+                    if !work.refused && observation.outline.is_none() =>
+                {
+                    Some((observation.kind, queue.points[work.points.start]))
+                }
+                _ => None,
+            })
+    };
+    for (_, point) in points() {
+        directory.buckets.prefetch(bucket_of(point));
+    }
+    for (kind, point) in points() {
+        if let Some(nearest) = nearest_defect(directory, kind, point, radius, |_| true) {
+            rows.prefetch_defect(world, nearest.id);
         }
     }
 }
@@ -215,7 +221,7 @@ impl Fusion<'_> {
                 |_| true,
             )
             .map_or((None, None), |nearest| {
-                (Some(nearest.entity), Some(nearest.apart_m))
+                (Some((nearest.entity, nearest.id)), Some(nearest.apart_m))
             }),
         };
         let mut evidence = Evidence {
@@ -228,19 +234,25 @@ impl Fusion<'_> {
             near: false,
         };
         // The observation that opens a defect always places it, where the defect is first seen.
-        let (defect, placed, apart) = match target {
+        let ((defect, defect_id), placed, apart) = match target {
             Some(defect) if spreads(observation, rules) => (defect, placed, apart),
             Some(defect) => (defect, Placed::NONE, apart),
-            None => (self.open(world, observation, point), placed, Some(0.0)),
+            None => match self.open(world, observation, point) {
+                Some(opened) => (opened, placed, Some(0.0)),
+                None => {
+                    let why = "the engine holds as many defects as it can number";
+                    refuse(world, observation.t, id, &observation.device, why);
+                    return;
+                }
+            },
         };
         // Reopen a repaired or closed defect that is seen again. The cells new to the defect are
         // found while its row is at hand: most evidence lands on cells it covers already.
         let mut fresh: SmallVec<[(Corner, Lookup); 2]> = SmallVec::new();
-        let (reopened, worse, status, id) = {
-            let Some(mut row) = self.rows.defect(world, defect) else {
+        let (reopened, worse, status) = {
+            let Some(state) = self.rows.defect_by_id(world, defect_id, defect) else {
                 return;
             };
-            let state = row.bypass_change_detection();
             for (&found, &corner) in placed.cells.iter().zip(placed.corners) {
                 // Placement made the entities of cells that spread a defect; an imprecise point
                 // that opens one has only its section, and an earlier record of the tick may
@@ -274,7 +286,7 @@ impl Fusion<'_> {
                 evidence.near = apart <= rules.trust.phone_radius_m;
             }
             state.evidence.push(evidence);
-            (reopened, worse, state.status, state.id)
+            (reopened, worse, state.status)
         };
         if let Some(reason) = reopened {
             push_change(world, defect_change(world, defect, observation.t, reason));
@@ -282,7 +294,7 @@ impl Fusion<'_> {
         let grown_from = self.dirty.cells.len();
         let listed = CellDefect {
             entity: defect,
-            id,
+            id: defect_id,
             kind: observation.kind,
         };
         self.attach_cells(world, listed, &fresh);
@@ -300,9 +312,16 @@ impl Fusion<'_> {
     }
 
     /// Opens a pending defect where an observation lies.
-    fn open(&mut self, world: &mut World, observation: &Observation, point: [f64; 2]) -> Entity {
-        // Ids count from 1, in order of creation (`Directory::defects`).
-        let id = self.directory.defects.len() as u64 + 1;
+    fn open(
+        &mut self,
+        world: &mut World,
+        observation: &Observation,
+        point: [f64; 2],
+    ) -> Option<(Entity, u64)> {
+        // Ids count from 1, in order of creation (`Directory::defects`). The buckets number
+        // defects in 32 bits; memory runs out long before 4,294,967,295 defects.
+        let number = u32::try_from(self.directory.defects.len()).ok()?;
+        let id = u64::from(number) + 1;
         let entity = world
             .spawn(Defect {
                 id,
@@ -326,15 +345,14 @@ impl Fusion<'_> {
             .id();
         self.directory.defects.push(entity);
         let candidate = Candidate {
-            kind: observation.kind,
-            id,
             point,
-            entity,
+            number,
+            kind: observation.kind,
         };
         list_candidate(self.directory, candidate, self.rules.fusion.radius_m);
         let reason = opened_by(observation.source);
         push_change(world, defect_change(world, entity, observation.t, reason));
-        entity
+        Some((entity, id))
     }
 
     /// Adds cells that a defect does not cover yet to it (making their entities if they have
@@ -369,8 +387,7 @@ impl Fusion<'_> {
                 .push((corner, defect.entity));
         }
         let mut new_sections: SmallVec<[Entity; 2]> = SmallVec::new();
-        if let Some(mut row) = self.rows.defect(world, defect.entity) {
-            let state = row.bypass_change_detection();
+        if let Some(state) = self.rows.defect_by_id(world, defect.id, defect.entity) {
             for &(cell, corner, section) in &attached {
                 state.add_cell(corner, cell);
                 match state.sections.iter_mut().find(|(s, _)| *s == section) {
@@ -401,7 +418,7 @@ impl Fusion<'_> {
         world: &World,
         kind: DefectKind,
         placed: Placed<'_>,
-    ) -> Option<Entity> {
+    ) -> Option<(Entity, u64)> {
         let cells_rows = self.rows.cells(world);
         placed
             .cells
@@ -413,7 +430,7 @@ impl Fusion<'_> {
             .flat_map(|cell| cell.defects.iter())
             .filter(|d| d.kind == kind)
             .min_by_key(|d| d.id)
-            .map(|d| d.entity)
+            .map(|d| (d.entity, d.id))
     }
 }
 
@@ -427,24 +444,17 @@ fn buckets_reached(point: [f64; 2], radius: f64) -> impl Iterator<Item = (i32, i
 /// Lists a new defect in every bucket its fusion radius reaches.
 fn list_candidate(directory: &mut Directory, candidate: Candidate, radius: f64) {
     for bucket in buckets_reached(candidate.point, radius) {
-        directory.buckets.entry(bucket).or_default().push(candidate);
+        directory.buckets.insert(bucket, candidate);
     }
 }
 
 /// Takes a defect off the fusion buckets: it takes no more evidence (rejected).
-pub(super) fn unlist_candidate(
-    directory: &mut Directory,
-    defect: &Defect,
-    entity: Entity,
-    radius: f64,
-) {
+pub(super) fn unlist_candidate(directory: &mut Directory, defect: &Defect, radius: f64) {
+    let Some(number) = defect.id.checked_sub(1).and_then(|n| u32::try_from(n).ok()) else {
+        return;
+    };
     for bucket in buckets_reached(defect.point, radius) {
-        if let Some(candidates) = directory.buckets.get_mut(&bucket) {
-            candidates.retain(|c| c.entity != entity);
-            if candidates.is_empty() {
-                directory.buckets.remove(&bucket);
-            }
-        }
+        directory.buckets.remove(bucket, number);
     }
 }
 
@@ -468,20 +478,23 @@ pub(super) fn nearest_defect(
     radius: f64,
     keep: impl Fn(Entity) -> bool,
 ) -> Option<Nearest> {
-    let candidates = directory.buckets.get(&bucket_of(point))?;
-    let mut best: Option<(f64, u64, Entity)> = None;
-    for candidate in candidates.iter().filter(|c| c.kind == kind) {
+    let mut best: Option<(f64, u32, Entity)> = None;
+    for candidate in directory.buckets.get(bucket_of(point)) {
+        if candidate.kind != kind {
+            continue;
+        }
         let d = distance(candidate.point, point);
         if d <= radius
-            && best.is_none_or(|(bd, bid, _)| (d, candidate.id) < (bd, bid))
-            && keep(candidate.entity)
+            && best.is_none_or(|(bd, bn, _)| (d, candidate.number) < (bd, bn))
+            && let Some(&entity) = directory.defects.get(candidate.number as usize)
+            && keep(entity)
         {
-            best = Some((d, candidate.id, candidate.entity));
+            best = Some((d, candidate.number, entity));
         }
     }
-    best.map(|(apart_m, id, entity)| Nearest {
+    best.map(|(apart_m, number, entity)| Nearest {
         entity,
-        id,
+        id: u64::from(number) + 1,
         apart_m,
     })
 }

@@ -86,7 +86,7 @@ pub(super) fn act(
             set_status(world, defect, Status::Rejected);
             // A rejected defect takes no more evidence: off the fusion buckets and its cells.
             let cells = world.get::<Defect>(defect).map_or(Vec::new(), |state| {
-                unlist_candidate(directory, state, defect, rules.fusion.radius_m);
+                unlist_candidate(directory, state, rules.fusion.radius_m);
                 state.cells.to_vec()
             });
             for cell in cells {

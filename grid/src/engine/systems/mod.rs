@@ -19,10 +19,9 @@ mod fuse;
 mod grades;
 mod lifecycle;
 mod place;
+mod rows;
 
-use bevy_ecs::archetype::ArchetypeGeneration;
-use bevy_ecs::component::{Component, Mutable};
-use bevy_ecs::prelude::{Entity, Mut, Query, QueryState, World};
+use bevy_ecs::prelude::{Entity, World};
 
 pub use accept::accept_records;
 pub use codes::set_cell_codes;
@@ -30,11 +29,12 @@ pub use confirm::confirm_defects;
 pub use fuse::fuse_evidence;
 pub use grades::grade_sections;
 pub use place::place_observations;
+use rows::{Rows, RowsOf};
 
 use crate::engine::change::{Change, Reason};
 use crate::engine::road_map::RoadMap;
 use crate::engine::rules::Rules;
-use crate::engine::state::{Citizen, Defect, Outbox, RoadCell, Section, Sectioning, Totals};
+use crate::engine::state::{Citizen, Defect, Outbox, Sectioning, Totals};
 use crate::road_grid::RoadGrid;
 
 const DAY_S: f64 = 86_400.0;
@@ -90,107 +90,6 @@ pub fn survey(grid: &RoadGrid, rules: &Rules) -> (Sectioning, RoadMap) {
         segments,
     };
     (sectioning, road)
-}
-
-/// The rows fusion and passes read and write, as query states made once a tick: `World::get_mut`
-/// looks the component's id up by type on every call, a query state once.
-pub(super) struct Rows {
-    defects: RowsOf<Defect>,
-    cells: RowsOf<RoadCell>,
-    sections: RowsOf<Section>,
-}
-
-impl Rows {
-    pub fn new(world: &mut World) -> Rows {
-        Rows {
-            defects: RowsOf::new(world),
-            cells: RowsOf::new(world),
-            sections: RowsOf::new(world),
-        }
-    }
-
-    /// A defect's row, to write.
-    pub fn defect<'w>(&mut self, world: &'w mut World, entity: Entity) -> Option<Mut<'w, Defect>> {
-        self.defects.get_mut(world, entity)
-    }
-
-    /// A defect's row, to read, without checking for new archetypes: for a loop of look-ups
-    /// after one `Rows::refresh_defects`.
-    pub fn defect_as_of_refresh<'w>(&self, world: &'w World, entity: Entity) -> Option<&'w Defect> {
-        self.defects.get_as_of_refresh(world, entity)
-    }
-
-    /// Brings the defects' query up to date with the world's archetypes.
-    pub fn refresh_defects(&mut self, world: &World) {
-        self.defects.refresh(world);
-    }
-
-    /// A cell's row, to write.
-    pub fn cell<'w>(&mut self, world: &'w mut World, entity: Entity) -> Option<Mut<'w, RoadCell>> {
-        self.cells.get_mut(world, entity)
-    }
-
-    /// The cells' rows, to read.
-    pub fn cells<'w, 's>(&'s mut self, world: &'w World) -> Query<'w, 's, &'static RoadCell> {
-        self.cells.refresh(world);
-        self.cells.state.query_manual(world)
-    }
-
-    /// A section's row, to write.
-    pub fn section<'w>(
-        &mut self,
-        world: &'w mut World,
-        entity: Entity,
-    ) -> Option<Mut<'w, Section>> {
-        self.sections.get_mut(world, entity)
-    }
-}
-
-/// A query state for writing one component, and the archetype generation it has seen.
-///
-/// `QueryState::get_mut` brings the state up to date with the world's archetypes on every call:
-/// some forty instructions, several times a record, although archetypes are added only when an
-/// entity first gets a new set of components. This checks the world's generation instead.
-pub(super) struct RowsOf<T: Component<Mutability = Mutable>> {
-    state: QueryState<&'static mut T>,
-    seen: ArchetypeGeneration,
-}
-
-impl<T: Component<Mutability = Mutable>> RowsOf<T> {
-    pub fn new(world: &mut World) -> RowsOf<T> {
-        let state = world.query();
-        RowsOf {
-            state,
-            seen: world.archetypes().generation(),
-        }
-    }
-
-    /// Brings the query up to date with the world's archetypes, if any were added.
-    pub fn refresh(&mut self, world: &World) {
-        let now = world.archetypes().generation();
-        if now != self.seen {
-            self.state.update_archetypes(world);
-            self.seen = now;
-        }
-    }
-
-    /// A row, to write.
-    pub fn get_mut<'w>(&mut self, world: &'w mut World, entity: Entity) -> Option<Mut<'w, T>> {
-        // A comparison of two ids: it panics on another world rather than reading its storage.
-        self.state.validate_world(world.id());
-        self.refresh(world);
-        let world = world.as_unsafe_world_cell();
-        // SAFETY: the state belongs to this world (checked above) and has seen its archetypes
-        // (`refresh`); the world is borrowed mutably for as long as the row lives, so nothing
-        // else reads or writes the component meanwhile.
-        let query = unsafe { self.state.query_unchecked_manual(world) };
-        query.get_inner(entity).ok()
-    }
-
-    /// A row, to read, as of the last `refresh`: for a loop of look-ups that adds no entity.
-    pub fn get_as_of_refresh<'w>(&self, world: &'w World, entity: Entity) -> Option<&'w T> {
-        self.state.get_manual(world, entity).ok()
-    }
 }
 
 /// Refuses a record: no evidence, no points; the reason goes out as a change.

@@ -1,0 +1,198 @@
+//! Row access for the per-record paths: query states made once a tick, and defects by id.
+
+use std::cell::UnsafeCell;
+
+use bevy_ecs::archetype::ArchetypeGeneration;
+use bevy_ecs::component::{Component, ComponentId, Mutable};
+use bevy_ecs::prelude::{Entity, Mut, Query, QueryState, World};
+use bevy_ecs::storage::TableId;
+use bevy_ecs::world::WorldId;
+
+use crate::engine::prefetch::prefetch;
+use crate::engine::state::{Defect, RoadCell, Section};
+
+/// The rows fusion and passes read and write, as query states made once a tick: `World::get_mut`
+/// looks the component's id up by type on every call, a query state once.
+pub(crate) struct Rows {
+    defects: RowsOf<Defect>,
+    by_id: DefectsById,
+    cells: RowsOf<RoadCell>,
+    sections: RowsOf<Section>,
+}
+
+impl Rows {
+    pub fn new(world: &mut World) -> Rows {
+        Rows {
+            defects: RowsOf::new(world),
+            by_id: DefectsById::new(world),
+            cells: RowsOf::new(world),
+            sections: RowsOf::new(world),
+        }
+    }
+
+    /// A defect's row, to write.
+    pub fn defect<'w>(&mut self, world: &'w mut World, entity: Entity) -> Option<Mut<'w, Defect>> {
+        self.defects.get_mut(world, entity)
+    }
+
+    /// A defect's row, to write, by its id and entity: where bevy keeps it, found from the id
+    /// (`DefectsById`), or through the query if it is not there.
+    pub fn defect_by_id<'w>(
+        &mut self,
+        world: &'w mut World,
+        id: u64,
+        entity: Entity,
+    ) -> Option<&'w mut Defect> {
+        if self.by_id.holds(world, id, entity) {
+            return self.by_id.get_mut(world, id);
+        }
+        self.defects.get_mut(world, entity).map(Mut::into_inner)
+    }
+
+    /// Starts loading the row of the defect with an id, for `defect_by_id` soon after.
+    pub fn prefetch_defect(&mut self, world: &World, id: u64) {
+        self.by_id.prefetch(world, id);
+    }
+
+    /// A cell's row, to write.
+    pub fn cell<'w>(&mut self, world: &'w mut World, entity: Entity) -> Option<Mut<'w, RoadCell>> {
+        self.cells.get_mut(world, entity)
+    }
+
+    /// The cells' rows, to read.
+    pub fn cells<'w, 's>(&'s mut self, world: &'w World) -> Query<'w, 's, &'static RoadCell> {
+        self.cells.refresh(world);
+        self.cells.state.query_manual(world)
+    }
+
+    /// A section's row, to write.
+    pub fn section<'w>(
+        &mut self,
+        world: &'w mut World,
+        entity: Entity,
+    ) -> Option<Mut<'w, Section>> {
+        self.sections.get_mut(world, entity)
+    }
+}
+
+/// A query state for writing one component, and the archetype generation it has seen.
+///
+/// `QueryState::get_mut` brings the state up to date with the world's archetypes on every call:
+/// some forty instructions, several times a record, although archetypes are added only when an
+/// entity first gets a new set of components. This checks the world's generation instead.
+pub(crate) struct RowsOf<T: Component<Mutability = Mutable>> {
+    state: QueryState<&'static mut T>,
+    seen: ArchetypeGeneration,
+}
+
+impl<T: Component<Mutability = Mutable>> RowsOf<T> {
+    pub fn new(world: &mut World) -> RowsOf<T> {
+        let state = world.query();
+        RowsOf {
+            state,
+            seen: world.archetypes().generation(),
+        }
+    }
+
+    /// Brings the query up to date with the world's archetypes, if any were added.
+    pub fn refresh(&mut self, world: &World) {
+        let now = world.archetypes().generation();
+        if now != self.seen {
+            self.state.update_archetypes(world);
+            self.seen = now;
+        }
+    }
+
+    /// A row, to write.
+    pub fn get_mut<'w>(&mut self, world: &'w mut World, entity: Entity) -> Option<Mut<'w, T>> {
+        // A comparison of two ids: it panics on another world rather than reading its storage.
+        self.state.validate_world(world.id());
+        self.refresh(world);
+        let world = world.as_unsafe_world_cell();
+        // SAFETY: the state belongs to this world (checked above) and has seen its archetypes
+        // (`refresh`); the world is borrowed mutably for as long as the row lives, so nothing
+        // else reads or writes the component meanwhile.
+        let query = unsafe { self.state.query_unchecked_manual(world) };
+        query.get_inner(entity).ok()
+    }
+
+    /// A row, to read, as of the last `refresh`: for a loop of look-ups that adds no entity.
+    pub fn get_as_of_refresh<'w>(&self, world: &'w World, entity: Entity) -> Option<&'w T> {
+        self.state.get_manual(world, entity).ok()
+    }
+}
+
+/// Defects' rows found from their ids.
+///
+/// The engine spawns each defect with its one component and never despawns it nor adds or removes
+/// components, so bevy keeps every defect in one table in order of creation: the defect of id `n`
+/// is at row `n − 1`, as in `Directory::defects`. Finding the row from the id is arithmetic. A
+/// query must first read where the entity lives from bevy's table of all entities, which at a
+/// city's scale is seldom in the cache: one more wait on memory, at the head of the chain, for
+/// each piece of evidence. A look-up checks that the table holds the entity at that row, so a
+/// defect stored elsewhere (were that assumption ever to break) goes through the query instead.
+struct DefectsById {
+    world: WorldId,
+    component: ComponentId,
+    /// The defects' table, learnt from the first defect looked up.
+    table: Option<TableId>,
+}
+
+impl DefectsById {
+    fn new(world: &mut World) -> DefectsById {
+        DefectsById {
+            world: world.id(),
+            component: world.register_component::<Defect>(),
+            table: None,
+        }
+    }
+
+    /// Whether the defect with an id is the entity at the id's row of the defects' table.
+    fn holds(&mut self, world: &World, id: u64, entity: Entity) -> bool {
+        if self.table.is_none() {
+            self.table = world
+                .entities()
+                .get_spawned(entity)
+                .ok()
+                .map(|location| location.table_id);
+        }
+        let (Some(row), Some((_, entities))) = (row_of(id), self.column(world)) else {
+            return false;
+        };
+        entities.get(row) == Some(&entity)
+    }
+
+    /// The row of an id, which `holds` has just checked, to write.
+    fn get_mut<'w>(&mut self, world: &'w mut World, id: u64) -> Option<&'w mut Defect> {
+        let (column, _) = self.column(world)?;
+        let cell = column.get(row_of(id)?)?;
+        // SAFETY: the world is borrowed mutably for as long as the row lives, so nothing else
+        // reads or writes it meanwhile.
+        Some(unsafe { &mut *cell.get() })
+    }
+
+    /// Starts loading the row of an id and its entry in the table's list of entities.
+    fn prefetch(&mut self, world: &World, id: u64) {
+        if let (Some(row), Some((column, entities))) = (row_of(id), self.column(world))
+            && let (Some(cell), Some(entity)) = (column.get(row), entities.get(row))
+        {
+            prefetch(cell);
+            prefetch(entity);
+        }
+    }
+
+    /// The defects' column and the entities of its table, at the same rows.
+    fn column<'w>(&self, world: &'w World) -> Option<(&'w [UnsafeCell<Defect>], &'w [Entity])> {
+        assert_eq!(world.id(), self.world, "defect rows of another world");
+        let table = world.storages().tables.get(self.table?)?;
+        // SAFETY: `component` is the id of `Defect` in this world (checked above), so the column
+        // holds `Defect`s, and `get_data_slice_for` takes the slice's length from the table.
+        let column = unsafe { table.get_data_slice_for::<Defect>(self.component)? };
+        Some((column, table.entities()))
+    }
+}
+
+/// The row of a defect's id in the defects' table: ids count from 1.
+fn row_of(id: u64) -> Option<usize> {
+    usize::try_from(id.checked_sub(1)?).ok()
+}
