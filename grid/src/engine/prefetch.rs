@@ -7,21 +7,25 @@ use std::ops::Range;
 /// Asks the processor to start loading the line that holds `value`, without waiting for it.
 #[inline(always)]
 pub fn prefetch<T>(value: &T) {
+    prefetch_address((value as *const T).cast());
+}
+
+/// Asks the processor to start loading the line at an address, without waiting for it.
+#[inline(always)]
+pub fn prefetch_address(address: *const u8) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: SSE is part of the x86-64 baseline, and a prefetch is only a hint: it reads nothing
-    // the program sees and cannot fault, whatever the address (here a live reference's).
+    // the program sees and cannot fault, whatever the address.
     unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-            (value as *const T).cast(),
-        );
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(address.cast());
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = value;
+    let _ = address;
 }
 
 /// How many records a stage warms at a time (`warm_batch`): enough for many loads to be on their
 /// way at once, few enough that what they load is still in the cache when their turn comes.
-const WARM_AHEAD: usize = 64;
+pub const WARM_AHEAD: usize = 64;
 
 /// For a loop over `len` records now at `at`: the records whose loads to start now, at the first
 /// record of each batch of `WARM_AHEAD`, else `None`.

@@ -181,6 +181,9 @@ pub struct RoadMap {
     sections: Vec<u32>,
     /// The entities of the road cells that carry evidence, by block (`Block::cells`).
     cells: Vec<Slots>,
+    /// The (cell corner, defect) pairs of those cells, by block at the same index as `cells`:
+    /// what a patrol pass sweeps.
+    listed: Vec<Vec<(Corner, Entity)>>,
 }
 
 impl RoadMap {
@@ -217,6 +220,7 @@ impl RoadMap {
             blocks,
             sections: vec![0; first as usize],
             cells: Vec::new(),
+            listed: Vec::new(),
         };
         for cell in grid.index().iter() {
             if let Some(position) = map.position((cell.easting, cell.northing)) {
@@ -322,11 +326,35 @@ impl RoadMap {
         }
         if entry.cells == 0 {
             self.cells.push([None; 64]);
+            self.listed.push(Vec::new());
             // Fewer blocks than road cells, and those fit a u32 (`first`).
             entry.cells = self.cells.len() as u32;
         }
         self.cells[entry.cells as usize - 1][bit as usize] = Some(entity);
         true
+    }
+
+    /// Lists a defect on the road cell at a corner, for passes (`listed_in`); false if the cell
+    /// has no entity (`set_cell`).
+    pub fn list_defect(&mut self, corner: Corner, defect: Entity) -> bool {
+        let slots = self
+            .block(block_of(corner))
+            .and_then(|entry| (entry.cells as usize).checked_sub(1));
+        match slots.and_then(|slots| self.listed.get_mut(slots)) {
+            Some(listed) => {
+                listed.push((corner, defect));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The (cell corner, defect) pairs listed in a block (`block_of`), in the order listed.
+    pub fn listed_in(&self, block: (i32, i32)) -> &[(Corner, Entity)] {
+        self.block(block)
+            .and_then(|entry| (entry.cells as usize).checked_sub(1))
+            .and_then(|slots| self.listed.get(slots))
+            .map_or(&[], Vec::as_slice)
     }
 
     /// The position in `sections` of the road cell at a corner, if it is one.

@@ -15,7 +15,7 @@ use crate::engine::buckets::Buckets;
 use crate::engine::change::Change;
 use crate::engine::pci::Grade;
 use crate::engine::record::{Record, Source};
-use crate::engine::road_map::{Lookup, RoadMap};
+use crate::engine::road_map::{BLOCK_M, Lookup, RoadMap};
 use crate::road_grid::RoadGrid;
 
 /// A cell's health code.
@@ -362,8 +362,6 @@ pub struct Clock(pub f64);
 pub struct Directory {
     /// Every road cell: its segment and section, and its entity once it carries evidence.
     pub road: RoadMap,
-    /// Every (cell corner, defect) pair by `TILE_M` tile of the cell: what a pass sweeps.
-    pub tiles: HashMap<(i32, i32), Vec<(Corner, Entity)>>,
     /// Section entities by section number (`Sectioning`), created on first use.
     pub sections: Vec<Option<Entity>>,
     /// Defects by id: ids count from 1 in order of creation, so the entity of id `n` is at
@@ -419,8 +417,9 @@ impl Sectioning {
 /// Side of a fusion bucket, metres.
 pub const BUCKET_M: f64 = 4.0;
 
-/// Side of a tile of the pass index of (cell, defect) pairs, metres.
-pub const TILE_M: f64 = 8.0;
+/// Side of a tile that a pass sweeps, metres: the road map's block, which lists the (cell,
+/// defect) pairs of its cells (`RoadMap::listed_in`), so that `tile_of` numbers blocks.
+pub const TILE_M: f64 = BLOCK_M as f64;
 
 /// The `BUCKET_M` fusion bucket of a plane point.
 pub fn bucket_of(point: [f64; 2]) -> (i32, i32) {

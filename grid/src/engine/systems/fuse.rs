@@ -8,13 +8,13 @@ use std::ops::Range;
 
 use crate::defect::DefectKind;
 use crate::engine::buckets::Candidate;
-use crate::engine::prefetch::warm_batch;
+use crate::engine::prefetch::{WARM_AHEAD, prefetch, warm_batch};
 use crate::engine::record::{Observation, Record, Source};
 use crate::engine::road_map::Lookup;
 use crate::engine::rules::Rules;
 use crate::engine::state::{
     CellDefect, Corner, Defect, Directory, Dirty, Evidence, Queue, Sectioning, Status, Totals,
-    bucket_of, centre_of, corner_at, tile_of,
+    bucket_of, corner_at,
 };
 use crate::engine::systems::entities;
 use crate::engine::systems::lifecycle::{act, pass_over};
@@ -112,9 +112,11 @@ pub fn fuse_evidence(world: &mut World) {
 
 /// Starts loading what fusing the next observations will read: the fusion bucket of each, and
 /// the row of the defect the evidence would join as things stand (the nearest of its kind: a site
-/// often has several defects of one kind, so the first listed is often not it). First every
-/// bucket, whose slot is found by arithmetic, so that their loads are all under way together; then
-/// the rows, each of which needs its bucket. Only a hint to the cache: it decides nothing, and a
+/// often has several defects of one kind, so the first listed is often not it), and the end of
+/// its evidence, where the evidence will be written. One level at a time over the batch, so that
+/// the loads of each level are all under way together: first every bucket, whose slot is found by
+/// arithmetic; then the rows, each of which needs its bucket; then the ends of the evidence, each
+/// of which needs its row. Only a hint to the cache: it decides nothing, and a
 /// record whose defect is made by an earlier one of the same batch simply finds it cold. (Passes
 /// are left alone: finding the defects along one costs more than waiting for them.)
 fn warm(
@@ -141,10 +143,18 @@ fn warm(
     for (_, point) in points() {
         directory.buckets.prefetch(bucket_of(point));
     }
+    let mut numbers: SmallVec<[u32; WARM_AHEAD]> = SmallVec::new();
     for (kind, point) in points() {
-        if let Some(nearest) = nearest_defect(directory, kind, point, radius, |_| true) {
-            rows.prefetch_defect(world, nearest.id);
+        if let Some((number, _)) = nearest_number(directory, kind, point, radius, |_| true) {
+            rows.prefetch_defect(world, number);
+            if let Some(entity) = directory.defects.get(number as usize) {
+                prefetch(entity);
+            }
+            numbers.push(number);
         }
+    }
+    for number in numbers {
+        rows.prefetch_evidence_end(world, number);
     }
 }
 
@@ -356,7 +366,7 @@ impl Fusion<'_> {
     }
 
     /// Adds cells that a defect does not cover yet to it (making their entities if they have
-    /// none), and the defect to the cells, their sections and the pass tiles; the cells go to the
+    /// none), and the defect to the cells, their sections and the road map's lists for passes; the cells go to the
     /// dirty list.
     ///
     /// A defect's cells and the cells' defects are written together, here (only a rejected
@@ -380,11 +390,7 @@ impl Fusion<'_> {
             road_cell.defects.push(defect);
             attached.push((cell, corner, road_cell.section));
             self.dirty.cells.push(cell);
-            self.directory
-                .tiles
-                .entry(tile_of(centre_of(corner)))
-                .or_default()
-                .push((corner, defect.entity));
+            self.directory.road.list_defect(corner, defect.entity);
         }
         let mut new_sections: SmallVec<[Entity; 2]> = SmallVec::new();
         if let Some(state) = self.rows.defect_by_id(world, defect.id, defect.entity) {
@@ -478,25 +484,38 @@ pub(super) fn nearest_defect(
     radius: f64,
     keep: impl Fn(Entity) -> bool,
 ) -> Option<Nearest> {
-    let mut best: Option<(f64, u32, Entity)> = None;
+    let entity = |number: u32| directory.defects.get(number as usize).copied();
+    let (number, apart_m) = nearest_number(directory, kind, point, radius, |number| {
+        entity(number).is_some_and(&keep)
+    })?;
+    Some(Nearest {
+        entity: entity(number)?,
+        id: u64::from(number) + 1,
+        apart_m,
+    })
+}
+
+/// `nearest_defect`'s search, answering the defect's number (id − 1) and distance: what the
+/// warm-up needs, without a load of the entity.
+fn nearest_number(
+    directory: &Directory,
+    kind: DefectKind,
+    point: [f64; 2],
+    radius: f64,
+    keep: impl Fn(u32) -> bool,
+) -> Option<(u32, f64)> {
+    let mut best: Option<(f64, u32)> = None;
     for candidate in directory.buckets.get(bucket_of(point)) {
         if candidate.kind != kind {
             continue;
         }
         let d = distance(candidate.point, point);
-        if d <= radius
-            && best.is_none_or(|(bd, bn, _)| (d, candidate.number) < (bd, bn))
-            && let Some(&entity) = directory.defects.get(candidate.number as usize)
-            && keep(entity)
+        if d <= radius && best.is_none_or(|best| (d, candidate.number) < best) && keep(candidate.number)
         {
-            best = Some((d, candidate.number, entity));
+            best = Some((d, candidate.number));
         }
     }
-    best.map(|(apart_m, number, entity)| Nearest {
-        entity,
-        id: u64::from(number) + 1,
-        apart_m,
-    })
+    best.map(|(d, number)| (number, d))
 }
 
 #[cfg(test)]

@@ -296,9 +296,7 @@ fn defects_along(directory: &Directory, path: &[[f64; 2]], half_width: f64) -> V
             let max = tile_of([p0[0].max(p1[0]) + half_width, p0[1].max(p1[1]) + half_width]);
             for tx in min.0..=max.0 {
                 for ty in min.1..=max.1 {
-                    let Some(listed) = directory.tiles.get(&(tx, ty)) else {
-                        continue;
-                    };
+                    let listed = directory.road.listed_in((tx, ty));
                     found.extend(listed.iter().filter_map(|&(corner, defect)| {
                         (distance_2_to_piece(a, b, centre_of(corner)) <= half_width * half_width)
                             .then_some(defect)

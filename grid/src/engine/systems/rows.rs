@@ -8,7 +8,7 @@ use bevy_ecs::prelude::{Entity, Mut, Query, QueryState, World};
 use bevy_ecs::storage::TableId;
 use bevy_ecs::world::WorldId;
 
-use crate::engine::prefetch::prefetch;
+use crate::engine::prefetch::{prefetch, prefetch_address};
 use crate::engine::state::{Defect, RoadCell, Section};
 
 /// The rows fusion and passes read and write, as query states made once a tick: `World::get_mut`
@@ -49,9 +49,20 @@ impl Rows {
         self.defects.get_mut(world, entity).map(Mut::into_inner)
     }
 
-    /// Starts loading the row of the defect with an id, for `defect_by_id` soon after.
-    pub fn prefetch_defect(&mut self, world: &World, id: u64) {
-        self.by_id.prefetch(world, id);
+    /// Starts loading the row of the defect with a number (id − 1), for `defect_by_id` soon after.
+    pub fn prefetch_defect(&self, world: &World, number: u32) {
+        self.by_id.prefetch(world, number as usize);
+    }
+
+    /// Starts loading the place where the defect with a number will keep its next evidence. Its
+    /// row must be loaded by then (`prefetch_defect`) for this not to wait.
+    pub fn prefetch_evidence_end(&self, world: &World, number: u32) {
+        if let Some(defect) = self.by_id.read(world, number as usize) {
+            let evidence = &defect.evidence;
+            // Just past the last piece: inside the list's room unless it is full, when the push
+            // will move it (and a prefetch of any address is harmless).
+            prefetch_address(evidence.as_ptr().wrapping_add(evidence.len()).cast());
+        }
     }
 
     /// A cell's row, to write.
@@ -171,14 +182,22 @@ impl DefectsById {
         Some(unsafe { &mut *cell.get() })
     }
 
-    /// Starts loading the row of an id and its entry in the table's list of entities.
-    fn prefetch(&mut self, world: &World, id: u64) {
-        if let (Some(row), Some((column, entities))) = (row_of(id), self.column(world))
+    /// Starts loading the row at an index and its entry in the table's list of entities.
+    fn prefetch(&self, world: &World, row: usize) {
+        if let Some((column, entities)) = self.column(world)
             && let (Some(cell), Some(entity)) = (column.get(row), entities.get(row))
         {
             prefetch(cell);
             prefetch(entity);
         }
+    }
+
+    /// The defect at a row, whichever entity it is, to read.
+    fn read<'w>(&self, world: &'w World, row: usize) -> Option<&'w Defect> {
+        let (column, _) = self.column(world)?;
+        // SAFETY: the world is borrowed for as long as the row lives, and shared: nothing writes
+        // to its components meanwhile.
+        Some(unsafe { &*column.get(row)?.get() })
     }
 
     /// The defects' column and the entities of its table, at the same rows.
