@@ -17,6 +17,8 @@
 use bevy_ecs::prelude::Entity;
 use bevy_platform::collections::HashMap;
 
+use smallvec::SmallVec;
+
 use crate::cell::Cell;
 use crate::engine::prefetch::prefetch;
 use crate::engine::state::Corner;
@@ -182,8 +184,8 @@ pub struct RoadMap {
     /// The entities of the road cells that carry evidence, by block (`Block::cells`).
     cells: Vec<Slots>,
     /// The (cell corner, defect) pairs of those cells, by block at the same index as `cells`:
-    /// what a patrol pass sweeps.
-    listed: Vec<Vec<(Corner, Entity)>>,
+    /// what a patrol pass sweeps. Inline for a block with one pair: the same 24 bytes as a `Vec`.
+    listed: Vec<SmallVec<[(Corner, Entity); 1]>>,
 }
 
 impl RoadMap {
@@ -326,7 +328,7 @@ impl RoadMap {
         }
         if entry.cells == 0 {
             self.cells.push([None; 64]);
-            self.listed.push(Vec::new());
+            self.listed.push(SmallVec::new());
             // Fewer blocks than road cells, and those fit a u32 (`first`).
             entry.cells = self.cells.len() as u32;
         }
@@ -354,7 +356,7 @@ impl RoadMap {
         self.block(block)
             .and_then(|entry| (entry.cells as usize).checked_sub(1))
             .and_then(|slots| self.listed.get(slots))
-            .map_or(&[], Vec::as_slice)
+            .map_or(&[], |listed| listed.as_slice())
     }
 
     /// The position in `sections` of the road cell at a corner, if it is one.

@@ -204,8 +204,9 @@ pub struct Defect {
     pub cells: SmallVec<[Entity; 2]>,
     /// Where it was first seen, on the grid's plane (fusion compares against this).
     pub point: [f64; 2],
-    /// How many of its cells lie in each section it touches.
-    pub sections: Vec<(Entity, u32)>,
+    /// How many of its cells lie in each section it touches. Inline for a defect in one section,
+    /// as most are: the same 24 bytes as a `Vec`, and no allocation.
+    pub sections: SmallVec<[(Entity, u32); 1]>,
     /// Evidence from this time on counts for trust (the time it opened or reopened).
     pub epoch_t: f64,
     /// First evidence ever.

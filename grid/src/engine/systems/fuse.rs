@@ -344,7 +344,7 @@ impl Fusion<'_> {
                 cells: Default::default(),
                 near: 0,
                 home: corner_at(point),
-                sections: Vec::new(),
+                sections: SmallVec::new(),
                 evidence: Vec::new(),
                 epoch_t: observation.t,
                 first_t: observation.t,
