@@ -115,6 +115,8 @@ pub struct Buckets {
     taken: usize,
     /// Candidates beyond the `INLINE` of a busy bucket.
     spills: Vec<Vec<Packed>>,
+    /// The squares whose buckets changed since `forget_changes`.
+    changes: Vec<(i32, i32)>,
 }
 
 impl Default for Buckets {
@@ -130,7 +132,19 @@ impl Buckets {
             slots: vec![Slot::FREE; count],
             taken: 0,
             spills: Vec::new(),
+            changes: Vec::new(),
         }
+    }
+
+    /// Starts a new record of changed buckets (`changed`).
+    pub fn forget_changes(&mut self) {
+        self.changes.clear();
+    }
+
+    /// Whether a square's bucket gained or lost a candidate since `forget_changes`: whether what
+    /// was found in it before may no longer hold.
+    pub fn changed(&self, square: (i32, i32)) -> bool {
+        self.changes.contains(&square)
     }
 
     /// The slot where the search for a square starts: Fibonacci hashing of the square's two
@@ -177,6 +191,7 @@ impl Buckets {
 
     /// Lists a candidate in a square's bucket.
     pub fn insert(&mut self, square: (i32, i32), candidate: Candidate) {
+        self.changes.push(square);
         // Growing at five eighths full keeps the probes short.
         if (self.taken + 1) * 8 > self.slots.len() * 5 {
             self.grow();
@@ -207,6 +222,7 @@ impl Buckets {
 
     /// Takes the defect with a number off a square's bucket.
     pub fn remove(&mut self, square: (i32, i32), number: u32) {
+        self.changes.push(square);
         let at = self.find(square);
         if self.slots[at].len == VACANT {
             return;

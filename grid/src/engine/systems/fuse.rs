@@ -47,11 +47,13 @@ pub fn fuse_evidence(world: &mut World) {
             corners,
             sections,
         } = &queue;
+        let mut foresight = Foresight::default();
         for (at, (id, (record, work))) in (*first_id..).zip(records.iter().zip(work)).enumerate() {
             if let Some(next) = warm_batch(at, records.len()) {
-                warm(
+                fusion.directory.buckets.forget_changes();
+                foresight = warm(
                     world,
-                    &mut fusion.rows,
+                    &fusion.rows,
                     fusion.directory,
                     &queue,
                     rules.fusion.radius_m,
@@ -72,6 +74,7 @@ pub fn fuse_evidence(world: &mut World) {
                     Fusing {
                         id,
                         device,
+                        foreseen: foresight.at(at),
                         point: points[work.points.start],
                         observation,
                     },
@@ -121,40 +124,66 @@ pub fn fuse_evidence(world: &mut World) {
 /// are left alone: finding the defects along one costs more than waiting for them.)
 fn warm(
     world: &World,
-    rows: &mut Rows,
+    rows: &Rows,
     directory: &Directory,
     queue: &Queue,
     radius: f64,
     next: Range<usize>,
-) {
+) -> Foresight {
     let points = || {
-        queue.records[next.clone()]
-            .iter()
-            .zip(&queue.work[next.clone()])
-            .filter_map(|(record, work)| match record {
-                Record::Observation(observation)
-                    if !work.refused && observation.outline.is_none() =>
-                {
-                    Some((observation.kind, queue.points[work.points.start]))
-                }
-                _ => None,
-            })
+        next.clone().filter_map(|at| match &queue.records[at] {
+            Record::Observation(observation)
+                if !queue.work[at].refused && observation.outline.is_none() =>
+            {
+                Some((
+                    at,
+                    observation.kind,
+                    queue.points[queue.work[at].points.start],
+                ))
+            }
+            _ => None,
+        })
     };
-    for (_, point) in points() {
+    for (_, _, point) in points() {
         directory.buckets.prefetch(bucket_of(point));
     }
-    let mut numbers: SmallVec<[u32; WARM_AHEAD]> = SmallVec::new();
-    for (kind, point) in points() {
-        if let Some((number, _)) = nearest_number(directory, kind, point, radius, |_| true) {
+    let mut foresight = Foresight {
+        start: next.start,
+        found: SmallVec::from_elem(None, next.len()),
+    };
+    for (at, kind, point) in points() {
+        let found = nearest_number(directory, kind, point, radius, |_| true);
+        if let Some((number, _)) = found {
             rows.prefetch_defect(world, number);
             if let Some(entity) = directory.defects.get(number as usize) {
                 prefetch(entity);
             }
-            numbers.push(number);
         }
+        foresight.found[at - next.start] = Some(found);
     }
-    for number in numbers {
-        rows.prefetch_evidence_end(world, number);
+    for (number, _) in foresight.found.iter().flatten().flatten() {
+        rows.prefetch_evidence_end(world, *number);
+    }
+    foresight
+}
+
+/// What the warm-up found for a batch of records: for each point observation, the number and
+/// distance of the nearest defect of its kind (or that there is none), as the buckets stood. It
+/// still holds when fusion reaches the observation unless an earlier record of the batch changed
+/// the observation's bucket (`Buckets::changed`), so fusion need not search again.
+#[derive(Default)]
+struct Foresight {
+    /// The first record of the batch.
+    start: usize,
+    /// By position in the batch; `None` for a record not looked at.
+    found: SmallVec<[Option<Option<(u32, f64)>>; WARM_AHEAD]>,
+}
+
+impl Foresight {
+    /// What was found for the record at a position of the tick, if it was looked at.
+    fn at(&self, at: usize) -> Option<Option<(u32, f64)>> {
+        let index = at.checked_sub(self.start)?;
+        self.found.get(index).copied().flatten()
     }
 }
 
@@ -195,6 +224,8 @@ fn opened_by(source: Source) -> &'static str {
 struct Fusing<'a> {
     id: u64,
     device: Entity,
+    /// The warm-up's search for the nearest defect, if it looked.
+    foreseen: Option<Option<(u32, f64)>>,
     point: [f64; 2],
     observation: &'a Observation,
 }
@@ -215,6 +246,7 @@ impl Fusion<'_> {
         let Fusing {
             id,
             device,
+            foreseen,
             point,
             observation,
         } = fusing;
@@ -223,16 +255,25 @@ impl Fusion<'_> {
         // search tells (an outline's defect is found by its cells).
         let (target, apart) = match &observation.outline {
             Some(_) => (self.defect_on_cells(world, observation.kind, placed), None),
-            None => nearest_defect(
-                self.directory,
-                observation.kind,
-                point,
-                rules.fusion.radius_m,
-                |_| true,
-            )
-            .map_or((None, None), |nearest| {
-                (Some((nearest.entity, nearest.id)), Some(nearest.apart_m))
-            }),
+            None => {
+                let found = match foreseen {
+                    Some(found) if !self.directory.buckets.changed(bucket_of(point)) => found,
+                    _ => nearest_number(
+                        self.directory,
+                        observation.kind,
+                        point,
+                        rules.fusion.radius_m,
+                        |_| true,
+                    ),
+                };
+                let defects = &self.directory.defects;
+                found
+                    .and_then(|(number, apart)| {
+                        let entity = *defects.get(number as usize)?;
+                        Some((Some((entity, u64::from(number) + 1)), Some(apart)))
+                    })
+                    .unwrap_or((None, None))
+            }
         };
         let mut evidence = Evidence {
             id,
@@ -510,7 +551,9 @@ fn nearest_number(
             continue;
         }
         let d = distance(candidate.point, point);
-        if d <= radius && best.is_none_or(|best| (d, candidate.number) < best) && keep(candidate.number)
+        if d <= radius
+            && best.is_none_or(|best| (d, candidate.number) < best)
+            && keep(candidate.number)
         {
             best = Some((d, candidate.number));
         }
