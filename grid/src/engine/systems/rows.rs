@@ -43,10 +43,13 @@ impl Rows {
         id: u64,
         entity: Entity,
     ) -> Option<&'w mut Defect> {
-        if self.by_id.holds(world, id, entity) {
-            return self.by_id.get_mut(world, id);
+        match self.by_id.find(world, id, entity) {
+            // SAFETY: the pointer is to a row of this world's storage, found just now; the world is
+            // borrowed mutably for as long as the row lives, so nothing else reads or writes it,
+            // nor moves it, meanwhile.
+            Some(row) => Some(unsafe { &mut *row }),
+            None => self.defects.get_mut(world, entity).map(Mut::into_inner),
         }
-        self.defects.get_mut(world, entity).map(Mut::into_inner)
     }
 
     /// Starts loading the row of the defect with a number (id − 1), for `defect_by_id` soon after.
@@ -158,8 +161,9 @@ impl DefectsById {
         }
     }
 
-    /// Whether the defect with an id is the entity at the id's row of the defects' table.
-    fn holds(&mut self, world: &World, id: u64, entity: Entity) -> bool {
+    /// Where the row of the defect with an id is, if it is the entity at the id's row of the
+    /// defects' table.
+    fn find(&mut self, world: &World, id: u64, entity: Entity) -> Option<*mut Defect> {
         if self.table.is_none() {
             self.table = world
                 .entities()
@@ -167,19 +171,12 @@ impl DefectsById {
                 .ok()
                 .map(|location| location.table_id);
         }
-        let (Some(row), Some((_, entities))) = (row_of(id), self.column(world)) else {
-            return false;
-        };
-        entities.get(row) == Some(&entity)
-    }
-
-    /// The row of an id, which `holds` has just checked, to write.
-    fn get_mut<'w>(&mut self, world: &'w mut World, id: u64) -> Option<&'w mut Defect> {
-        let (column, _) = self.column(world)?;
-        let cell = column.get(row_of(id)?)?;
-        // SAFETY: the world is borrowed mutably for as long as the row lives, so nothing else
-        // reads or writes it meanwhile.
-        Some(unsafe { &mut *cell.get() })
+        let row = row_of(id)?;
+        let (column, entities) = self.column(world)?;
+        if entities.get(row) != Some(&entity) {
+            return None;
+        }
+        Some(column.get(row)?.get())
     }
 
     /// Starts loading the row at an index and its entry in the table's list of entities.
