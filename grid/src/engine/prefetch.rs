@@ -10,6 +10,21 @@ pub fn prefetch<T>(value: &T) {
     prefetch_address((value as *const T).cast());
 }
 
+/// Asks the processor to start loading every line that `value` spans: a row of more than one
+/// line whose fields are all read (a device's, a cell's, a section's), which may also straddle a
+/// line boundary wherever it starts.
+#[inline(always)]
+pub fn prefetch_whole<T>(value: &T) {
+    let start = (value as *const T).cast::<u8>();
+    let mut offset = 0;
+    // Every 64 bytes, and the last byte, so that a row that starts mid-line is covered too.
+    while offset < size_of::<T>() {
+        prefetch_address(start.wrapping_add(offset));
+        offset += 64;
+    }
+    prefetch_address(start.wrapping_add(size_of::<T>().saturating_sub(1)));
+}
+
 /// Asks the processor to start loading the line at an address, without waiting for it.
 #[inline(always)]
 pub fn prefetch_address(address: *const u8) {
@@ -38,7 +53,7 @@ pub fn warm_batch(at: usize, len: usize) -> Option<Range<usize>> {
 /// How many items ahead `prefetch_ahead` asks for a row.
 const ROWS_AHEAD: usize = 8;
 
-/// For a loop over `list` now at `at`: starts loading the row (`row_of`) of the item a few places
+/// For a loop over `list` now at `at`: starts loading the row (`row_of`, every line of it) of the item a few places
 /// ahead, so that rows spread over the city arrive while the items before them are worked on.
 #[inline(always)]
 pub fn prefetch_ahead<'a, E: Copy, T: 'a>(
@@ -47,6 +62,6 @@ pub fn prefetch_ahead<'a, E: Copy, T: 'a>(
     row_of: impl FnOnce(E) -> Option<&'a T>,
 ) {
     if let Some(row) = list.get(at + ROWS_AHEAD).and_then(|&item| row_of(item)) {
-        prefetch(row);
+        prefetch_whole(row);
     }
 }

@@ -3,7 +3,7 @@
 
 use bevy_ecs::prelude::{DetectChangesMut, Entity, Mut, World};
 
-use crate::engine::prefetch::prefetch;
+use crate::engine::prefetch::prefetch_whole;
 use crate::engine::record::{Observation, Record, Source, Target};
 use crate::engine::rules::Rules;
 use crate::engine::state::{
@@ -66,7 +66,7 @@ pub fn accept_records(world: &mut World) {
             {
                 work.device = Some(device);
                 if let Some(row) = devices.get_as_of_refresh(world, device) {
-                    prefetch(row);
+                    prefetch_whole(row);
                 }
             }
         }
