@@ -267,26 +267,47 @@ impl RoadMap {
                 }
             }
             for (&bit, &at) in bits.iter().zip(&at[..batch.len()]) {
-                let Some(entry) = self.blocks.get(at) else {
-                    continue;
-                };
-                let Some(rank) = entry.rank(bit) else {
-                    continue;
-                };
-                match (entry.cells as usize).checked_sub(1) {
-                    Some(cells) => {
-                        if let Some(slots) = self.cells.get(cells) {
-                            prefetch(&slots[bit as usize]);
-                        }
-                    }
-                    None => {
-                        if let Some(section) = self.sections.get(entry.first as usize + rank) {
-                            prefetch(section);
-                        }
-                    }
+                if let Some(entry) = self.blocks.get(at) {
+                    self.prefetch_slot_of(entry, bit);
                 }
             }
         }
+    }
+
+    /// Starts loading what `lookup` will read of the road cell at a corner, whose block is
+    /// cached already: its entity slot, or its section while it has none.
+    pub fn prefetch_cell(&self, corner: Corner) {
+        let (block, bit) = block_and_bit(corner);
+        if let Some(entry) = self.block(block) {
+            self.prefetch_slot_of(entry, bit);
+        }
+    }
+
+    /// Starts loading the entity slot of a block's road cell at a bit, or its section while it
+    /// has none.
+    fn prefetch_slot_of(&self, entry: &Block, bit: u32) {
+        let Some(rank) = entry.rank(bit) else {
+            return;
+        };
+        match (entry.cells as usize).checked_sub(1) {
+            Some(cells) => {
+                if let Some(slots) = self.cells.get(cells) {
+                    prefetch(&slots[bit as usize]);
+                }
+            }
+            None => {
+                if let Some(section) = self.sections.get(entry.first as usize + rank) {
+                    prefetch(section);
+                }
+            }
+        }
+    }
+
+    /// Whether the corner is a road cell's.
+    pub fn is_road(&self, corner: Corner) -> bool {
+        let (block, bit) = block_and_bit(corner);
+        self.block(block)
+            .is_some_and(|entry| entry.road >> bit & 1 == 1)
     }
 
     /// The section number of the road cell at a corner, if it is one.

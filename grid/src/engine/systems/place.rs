@@ -7,7 +7,10 @@
 use bevy_ecs::prelude::{Entity, Mut, World};
 
 use crate::cell::Cell;
-use crate::engine::prefetch::warm_batch;
+use smallvec::SmallVec;
+use std::ops::Range;
+
+use crate::engine::prefetch::{WARM_AHEAD, warm_batch};
 use crate::engine::record::Record;
 use crate::engine::road_map::{Lookup, block_of};
 use crate::engine::rules::Rules;
@@ -58,10 +61,17 @@ pub fn place_observations(world: &mut World) {
         } = &mut queue;
         let mut corners = Vec::new();
         let mut ahead = Vec::new();
+        let mut snapped = Snapped::default();
         for (at, (id, record)) in (*first_id..).zip(records.iter()).enumerate() {
             if let Some(next) = warm_batch(at, records.len()) {
-                lookups_of(&records[next.clone()], &work[next], points, &mut ahead);
+                lookups_of(
+                    &records[next.clone()],
+                    &work[next.clone()],
+                    points,
+                    &mut ahead,
+                );
                 placer.directory.road.prefetch_all(&ahead);
+                snapped = placer.snap_ahead(records, work, points, next, rules.fusion.snap_m);
             }
             let work = &mut work[at];
             if work.refused {
@@ -73,8 +83,12 @@ pub fn place_observations(world: &mut World) {
                     corners.clear();
                     let found = match &o.outline {
                         Some(_) => placer.outline(&points[1..], &mut corners),
-                        None => placer
-                            .snap(points[0], rules.fusion.snap_m)
+                        None => snapped
+                            .at(at)
+                            .unwrap_or_else(|| placer.snap(points[0], rules.fusion.snap_m))
+                            .and_then(|corner| {
+                                Some((corner, placer.directory.road.lookup(corner)?))
+                            })
                             .map(|found| corners.push(found))
                             .ok_or_else(|| {
                                 format!("no road cell within {} m", rules.fusion.snap_m)
@@ -142,13 +156,44 @@ struct Placer<'a> {
 }
 
 impl Placer<'_> {
+    /// Snaps the point observations of a batch of records (`snap`) and starts loading what the
+    /// road map knows of each snapped cell. Which road cell a point snaps to depends only on the
+    /// grid, so it can be worked out ahead: what the map knows of the cell (its entity) is read
+    /// when the record's turn comes.
+    fn snap_ahead(
+        &self,
+        records: &[Record],
+        work: &[Work],
+        points: &[[f64; 2]],
+        next: Range<usize>,
+        snap_m: f64,
+    ) -> Snapped {
+        let mut snapped = Snapped {
+            start: next.start,
+            corners: SmallVec::from_elem(None, next.len()),
+        };
+        for at in next.clone() {
+            if let Record::Observation(o) = &records[at]
+                && o.outline.is_none()
+                && !work[at].refused
+            {
+                let corner = self.snap(points[work[at].points.start], snap_m);
+                if let Some(corner) = corner {
+                    self.directory.road.prefetch_cell(corner);
+                }
+                snapped.corners[at - next.start] = Some(corner);
+            }
+        }
+        snapped
+    }
+
     /// The corner of the road cell at a point, or of the nearest one whose square is within
     /// `snap_m` (ties to the lowest corner): the answer of `CellIndex::at_or_near`, from the
-    /// remembered blocks; with what the road map knows of the cell.
-    fn snap(&mut self, point: [f64; 2], snap_m: f64) -> Option<(Corner, Lookup)> {
+    /// road map's blocks.
+    fn snap(&self, point: [f64; 2], snap_m: f64) -> Option<Corner> {
         let corner = corner_at(point);
-        if let Some(found) = self.directory.road.lookup(corner) {
-            return Some((corner, found));
+        if self.directory.road.is_road(corner) {
+            return Some(corner);
         }
         let snap_m = snap_m.max(0.0);
         // Most points off the road lie within a metre of it. A square beyond the 3 × 3 around the
@@ -166,8 +211,7 @@ impl Placer<'_> {
                 );
                 self.nearest_road_square(point, snap_m, min)
             })?;
-        let corner = (easting, northing);
-        Some((corner, self.directory.road.lookup(corner)?))
+        Some((easting, northing))
     }
 
     /// The road cell nearest a point among those with corners from `min` to `point + reach_m`
@@ -249,6 +293,26 @@ impl Placer<'_> {
                 }
             }
         }
+    }
+}
+
+/// The road cells that a batch of point observations snapped to (`Placer::snap_ahead`).
+#[derive(Default)]
+struct Snapped {
+    /// The first record of the batch.
+    start: usize,
+    /// By position in the batch: the snapped corner (`None` inside if no road cell is near), or
+    /// `None` for a record that was not snapped.
+    corners: SmallVec<[Option<Option<Corner>>; WARM_AHEAD]>,
+}
+
+impl Snapped {
+    /// The corner a record at a position of the tick snapped to, if it was snapped ahead.
+    fn at(&self, at: usize) -> Option<Option<Corner>> {
+        self.corners
+            .get(at.checked_sub(self.start)?)
+            .copied()
+            .flatten()
     }
 }
 
@@ -358,7 +422,7 @@ mod tests {
                     .index()
                     .at_or_near(point, snap_m)
                     .map(|(cell, _)| (cell.easting, cell.northing));
-                prop_assert_eq!(placer.snap(point, snap_m).map(|(corner, _)| corner), snapped);
+                prop_assert_eq!(placer.snap(point, snap_m), snapped);
             }
         }
     }
