@@ -2,7 +2,6 @@
 //! happened. Converting them to a wire format is the application's job.
 
 use std::borrow::Cow;
-use std::sync::Arc;
 
 use crate::cell::CellKey;
 use crate::defect::{DefectKind, Severity};
@@ -27,9 +26,8 @@ pub enum Change {
         code: Code,
         /// The code before.
         previous: Code,
-        /// The rules version that made the code (shared with the rules: one per change would be
-        /// an allocation per changed cell).
-        rules: Arc<str>,
+        /// The rules version that made the code (`Rules::version`).
+        rules: &'static str,
         /// The defects that made it (empty for green), by id.
         defects: Vec<u64>,
         /// The evidence behind those defects, by id.

@@ -4,7 +4,7 @@
 //! are read with serde; `Rules::default()` is the embedded `default_rules.toml`.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Mutex, PoisonError};
 
 use serde::Deserialize;
 
@@ -17,8 +17,8 @@ const DEFAULT_RULES: &str = include_str!("default_rules.toml");
 /// The engine's rules, checked: every kind has weights in [0, 1], thresholds are in range.
 #[derive(Debug, Clone, PartialEq, bevy_ecs::prelude::Resource)]
 pub struct Rules {
-    /// The version every code and change names, such as `roadcode-rules-2`.
-    pub version: Arc<str>,
+    /// The version every code and change names, such as `roadcode-rules-2` (`intern`).
+    pub version: &'static str,
     weights: [[f64; 3]; 16],
     hazards: Vec<(DefectKind, Severity)>,
     /// Code thresholds.
@@ -287,7 +287,7 @@ impl Rules {
             return bad("lifecycle: passes >= 1, half-width in (0, 50] m".into());
         }
         Ok(Rules {
-            version: raw.version.into(),
+            version: intern(raw.version),
             weights,
             hazards,
             codes: raw.codes,
@@ -344,6 +344,22 @@ fn positive(value: f64) -> bool {
 #[error("bad rules: {0}")]
 pub struct RulesError(String);
 
+/// A rules version as the changes name it, kept for the life of the process: a change then
+/// carries a `&'static str`, copied, where an `Arc<str>` would count a reference with an atomic
+/// instruction (a barrier to the loads around it) for every changed cell, and again when the
+/// change is dropped. A process loads a handful of rules files, so the versions it keeps are a few
+/// bytes.
+fn intern(version: String) -> &'static str {
+    static VERSIONS: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+    let mut versions = VERSIONS.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(&known) = versions.iter().find(|known| **known == version) {
+        return known;
+    }
+    let kept: &'static str = Box::leak(version.into_boxed_str());
+    versions.push(kept);
+    kept
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -351,7 +367,7 @@ mod tests {
     #[test]
     fn default_rules_are_valid_and_match_the_design() {
         let rules = Rules::default();
-        assert_eq!(&*rules.version, "roadcode-rules-2");
+        assert_eq!(rules.version, "roadcode-rules-2");
         assert_eq!(rules.weight(DefectKind::Pothole, Severity::Medium), 0.9);
         assert_eq!(rules.weight(DefectKind::BlockCrack, Severity::Heavy), 0.8);
         assert_eq!(rules.weight(DefectKind::ManholeCover, Severity::Light), 1.0);

@@ -97,7 +97,7 @@ pub fn set_cell_codes(
             segment: grid.0.segments()[road_cell.segment as usize].id,
             code,
             previous,
-            rules: rules.version.clone(),
+            rules: rules.version,
             defects: defect_ids,
             evidence,
         });
