@@ -51,7 +51,7 @@ pub fn warm_batch(at: usize, len: usize) -> Option<Range<usize>> {
 }
 
 /// How many items ahead `prefetch_ahead` asks for a row.
-const ROWS_AHEAD: usize = 8;
+pub const ROWS_AHEAD: usize = 8;
 
 /// For a loop over `list` now at `at`: starts loading the row (`row_of`, every line of it) of the item a few places
 /// ahead, so that rows spread over the city arrive while the items before them are worked on.

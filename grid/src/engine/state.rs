@@ -434,8 +434,8 @@ pub struct Dirty {
     pub defects: Vec<Entity>,
     /// Cells that a counted defect grew onto: their codes and sections need a look.
     pub cells: Vec<Entity>,
-    /// Pending defects that received evidence: the trust rules need a look.
-    pub trust: Vec<Entity>,
+    /// Pending defects that received evidence, by id: the trust rules need a look.
+    pub trust: Vec<u64>,
     /// Sections whose defects changed, by number (`Sectioning`), in order.
     pub sections: Vec<(u32, Entity)>,
 }

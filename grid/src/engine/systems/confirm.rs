@@ -6,23 +6,30 @@ use bevy_ecs::prelude::{Entity, World};
 use smallvec::SmallVec;
 
 use crate::engine::change::Reason;
+use crate::engine::prefetch::ROWS_AHEAD;
 use crate::engine::record::Source;
 use crate::engine::rules::Rules;
-use crate::engine::state::{Clock, Defect, Device, Dirty, Evidence, Status, Totals};
+use crate::engine::state::{Clock, Defect, Device, Directory, Dirty, Evidence, Status, Totals};
 use crate::engine::systems::lifecycle::dispatch;
-use crate::engine::systems::{DAY_S, award, defect_change, push_change};
+use crate::engine::systems::{DAY_S, Rows, award, defect_change, push_change};
 
 /// Confirms pending defects that now meet the trust rules; dispatches confirmed hazards; awards
 /// points to the phones that helped.
 pub fn confirm_defects(world: &mut World) {
-    let mut dirty = std::mem::take(&mut world.resource_mut::<Dirty>().trust);
-    dirty.extend_from_slice(&world.resource::<Dirty>().defects);
-    dirty.sort_unstable();
-    dirty.dedup();
-    let mut confirmed = Vec::new();
     let rules = world.resource::<Rules>().clone();
-    for &defect in &dirty {
-        let Some(state) = world.get::<Defect>(defect) else {
+    let order = to_judge(world);
+    let mut rows = Rows::new(world);
+    let mut confirmed = Vec::new();
+    for (at, &(id, defect)) in order.iter().enumerate() {
+        // Rows spread over the city: ask for the row a few defects ahead, and for the evidence of
+        // one whose row has had time to arrive.
+        if let Some(&(ahead, _)) = order.get(at + 2 * ROWS_AHEAD) {
+            rows.prefetch_defect(world, (ahead - 1) as u32);
+        }
+        if let Some(&(ahead, _)) = order.get(at + ROWS_AHEAD) {
+            rows.prefetch_evidence(world, (ahead - 1) as u32);
+        }
+        let Some(state) = rows.defect_by_id(world, id, defect) else {
             continue;
         };
         if state.status == Status::Pending
@@ -30,10 +37,8 @@ pub fn confirm_defects(world: &mut World) {
         {
             let first_t = state.first_t;
             let phones = phone_devices_in_order(state);
-            if let Some(mut state) = world.get_mut::<Defect>(defect) {
-                state.status = Status::Confirmed;
-                state.confirmed_t = Some(t);
-            }
+            state.status = Status::Confirmed;
+            state.confirmed_t = Some(t);
             world
                 .resource_mut::<Totals>()
                 .to_confirmation_s
@@ -58,7 +63,7 @@ pub fn confirm_defects(world: &mut World) {
                 award(world, citizen, t, points, why);
             }
         }
-        let Some(state) = world.get::<Defect>(defect) else {
+        let Some(state) = rows.defect_by_id(world, id, defect) else {
             continue;
         };
         if state.status == Status::Confirmed
@@ -70,6 +75,24 @@ pub fn confirm_defects(world: &mut World) {
         }
     }
     world.resource_mut::<Dirty>().defects.extend(confirmed);
+}
+
+/// The defects the trust rules look at in this tick, each once, in order of id (of creation):
+/// the pending ones that received evidence, and those whose status or severity changed.
+fn to_judge(world: &mut World) -> Vec<(u64, Entity)> {
+    let mut ids = std::mem::take(&mut world.resource_mut::<Dirty>().trust);
+    let changed = &world.resource::<Dirty>().defects;
+    ids.extend(
+        changed
+            .iter()
+            .filter_map(|&defect| world.get::<Defect>(defect).map(|d| d.id)),
+    );
+    ids.sort_unstable();
+    ids.dedup();
+    let directory = world.resource::<Directory>();
+    ids.into_iter()
+        .filter_map(|id| Some((id, directory.defect(id)?)))
+        .collect()
 }
 
 /// When and why a defect's evidence since it (re)opened meets the trust rules, if it does.

@@ -358,7 +358,7 @@ impl Fusion<'_> {
             self.dirty.defects.push(defect);
         }
         if status == Status::Pending {
-            self.dirty.trust.push(defect);
+            self.dirty.trust.push(defect_id);
         }
     }
 

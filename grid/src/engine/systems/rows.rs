@@ -57,6 +57,14 @@ impl Rows {
         self.by_id.prefetch(world, number as usize);
     }
 
+    /// Starts loading the first pieces of evidence of the defect with a number. Its row must be
+    /// loaded by then (`prefetch_defect`) for this not to wait.
+    pub fn prefetch_evidence(&self, world: &World, number: u32) {
+        if let Some(defect) = self.by_id.read(world, number as usize) {
+            prefetch_address(defect.evidence.as_ptr().cast());
+        }
+    }
+
     /// Starts loading the place where the defect with a number will keep its next evidence. Its
     /// row must be loaded by then (`prefetch_defect`) for this not to wait.
     pub fn prefetch_evidence_end(&self, world: &World, number: u32) {
