@@ -131,12 +131,12 @@ fn three_independent_phones_at_the_same_place_do() {
             defects,
             evidence,
             ..
-        } => Some((*code, rules.clone(), defects.clone(), evidence.clone())),
+        } => Some((*code, *rules, defects.clone(), evidence.clone())),
         _ => None,
     });
     assert_eq!(
         cell_change,
-        Some((Code::Red, "roadcode-rules-2".into(), vec![1], vec![0, 1, 2]))
+        Some((Code::Red, "roadcode-rules-2", vec![1], vec![0, 1, 2]))
     );
     // First phone 10 points, the others 5.
     assert_eq!(

@@ -167,6 +167,9 @@ fn warm(
     foresight
 }
 
+/// What a search for the nearest defect found: its number (id − 1) and distance, if any.
+type Found = Option<(u32, f64)>;
+
 /// What the warm-up found for a batch of records: for each point observation, the number and
 /// distance of the nearest defect of its kind (or that there is none), as the buckets stood. It
 /// still holds when fusion reaches the observation unless an earlier record of the batch changed
@@ -176,12 +179,12 @@ struct Foresight {
     /// The first record of the batch.
     start: usize,
     /// By position in the batch; `None` for a record not looked at.
-    found: SmallVec<[Option<Option<(u32, f64)>>; WARM_AHEAD]>,
+    found: SmallVec<[Option<Found>; WARM_AHEAD]>,
 }
 
 impl Foresight {
     /// What was found for the record at a position of the tick, if it was looked at.
-    fn at(&self, at: usize) -> Option<Option<(u32, f64)>> {
+    fn at(&self, at: usize) -> Option<Found> {
         let index = at.checked_sub(self.start)?;
         self.found.get(index).copied().flatten()
     }
@@ -225,7 +228,7 @@ struct Fusing<'a> {
     id: u64,
     device: Entity,
     /// The warm-up's search for the nearest defect, if it looked.
-    foreseen: Option<Option<(u32, f64)>>,
+    foreseen: Option<Found>,
     point: [f64; 2],
     observation: &'a Observation,
 }
@@ -544,7 +547,7 @@ fn nearest_number(
     point: [f64; 2],
     radius: f64,
     keep: impl Fn(u32) -> bool,
-) -> Option<(u32, f64)> {
+) -> Found {
     let mut best: Option<(f64, u32)> = None;
     for candidate in directory.buckets.get(bucket_of(point)) {
         if candidate.kind != kind {

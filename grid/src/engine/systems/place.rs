@@ -404,7 +404,7 @@ mod tests {
             let (grid, min, max) = grid();
             let (sectioning, road) = survey(grid, &Rules::default());
             let mut directory = Directory::new(road, &sectioning);
-            let mut placer = Placer {
+            let placer = Placer {
                 directory: &mut directory,
                 sectioning: &sectioning,
             };
