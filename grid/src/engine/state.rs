@@ -373,7 +373,8 @@ pub struct Directory {
     pub buckets: Buckets,
     /// Devices by id. Short ids (up to 23 bytes) are kept inside the table, so a look-up compares
     /// against memory the probe has already loaded rather than following a pointer per record.
-    pub devices: HashMap<SmolStr, Entity>,
+    /// With each, its number: devices count from 0 in order of creation (`systems::rows::ById`).
+    pub devices: HashMap<SmolStr, (Entity, u32)>,
     /// Citizens by id.
     pub citizens: HashMap<String, Entity>,
 }

@@ -1,15 +1,14 @@
 //! Acceptance: every record's positions projected onto the grid's plane, its device found, and its
 //! observation checked for plausibility (accuracy, replays, impossible speeds, duplicates).
 
-use bevy_ecs::prelude::{DetectChangesMut, Entity, Mut, World};
+use bevy_ecs::prelude::{Entity, Mut, World};
 
-use crate::engine::prefetch::prefetch_whole;
 use crate::engine::record::{Observation, Record, Source, Target};
 use crate::engine::rules::Rules;
 use crate::engine::state::{
     Citizen, Clock, Device, Directory, Grid, Inbox, Queue, Totals, Work, corner_at,
 };
-use crate::engine::systems::{RowsOf, distance, refuse};
+use crate::engine::systems::{ById, RowsOf, distance, refuse};
 
 /// Projects the tick's records, checks observations for plausibility and queues the accepted
 /// records in order; refusals become changes.
@@ -51,6 +50,9 @@ pub fn accept_records(world: &mut World) {
     world.resource_scope(|world, mut directory: Mut<Directory>| {
         // Made once a tick: `World::get_mut` looks the component's id up by type on every call.
         let mut devices: RowsOf<Device> = RowsOf::new(world);
+        let mut by_number: ById<Device> = ById::new(world);
+        // Per record, the device's number (`Directory::devices`), once known.
+        let mut numbers = vec![u32::MAX; queue.records.len()];
         let Queue {
             first_id,
             records,
@@ -60,17 +62,19 @@ pub fn accept_records(world: &mut World) {
         } = &mut queue;
         // Known devices first, in a short loop of independent look-ups whose rows are prefetched:
         // twenty thousand phones' rows do not stay in the cache between two records of one phone.
-        for (record, work) in records.iter().zip(work.iter_mut()) {
+        for ((record, work), number) in records.iter().zip(work.iter_mut()).zip(&mut numbers) {
             if let Some(name) = device_name(record)
-                && let Some(&device) = directory.devices.get(name)
+                && let Some(&(device, known)) = directory.devices.get(name)
             {
                 work.device = Some(device);
-                if let Some(row) = devices.get_as_of_refresh(world, device) {
-                    prefetch_whole(row);
-                }
+                *number = known;
+                by_number.prefetch(world, known as usize, true);
             }
         }
-        for (id, (record, work)) in (*first_id..).zip(records.iter().zip(work.iter_mut())) {
+        for ((id, (record, work)), number) in (*first_id..)
+            .zip(records.iter().zip(work.iter_mut()))
+            .zip(numbers)
+        {
             clock = clock.max(record.t());
             // Inspectors' actions name no device entity.
             let (name, source, citizen) = match record {
@@ -78,20 +82,16 @@ pub fn accept_records(world: &mut World) {
                 Record::Pass(p) => (&p.device, p.source, &p.citizen),
                 Record::Action(_) => continue,
             };
-            let device = match work.device {
-                Some(device) => device,
+            let (device, number) = match work.device {
+                Some(device) => (device, number),
                 // New in this tick (an earlier record of the tick may have made it already).
                 None => device_entity(world, &mut directory, name, source, citizen.as_deref()),
             };
             work.device = Some(device);
             if let Record::Observation(o) = record {
-                let verdict = match devices.get_mut(world, device) {
-                    Some(mut row) => plausibility(
-                        row.bypass_change_detection(),
-                        &rules,
-                        o,
-                        points[work.points.start],
-                    ),
+                let row = by_number.get_mut_or_query(&mut devices, world, number as usize, device);
+                let verdict = match row {
+                    Some(row) => plausibility(row, &rules, o, points[work.points.start]),
                     None => Err("unknown device".into()),
                 };
                 if let Err(reason) = verdict {
@@ -115,16 +115,16 @@ fn device_name(record: &Record) -> Option<&str> {
     }
 }
 
-/// The device's entity, created (with its citizen, for phones) on first sight.
+/// The device's entity and number, created (with its citizen, for phones) on first sight.
 fn device_entity(
     world: &mut World,
     directory: &mut Directory,
     name: &str,
     source: Source,
     citizen: Option<&str>,
-) -> Entity {
-    if let Some(&entity) = directory.devices.get(name) {
-        return entity;
+) -> (Entity, u32) {
+    if let Some(&known) = directory.devices.get(name) {
+        return known;
     }
     let citizen = (source == Source::Phone).then(|| {
         let citizen_name = citizen.unwrap_or(name);
@@ -149,8 +149,10 @@ fn device_entity(
             recent: Default::default(),
         })
         .id();
-    directory.devices.insert(name.into(), entity);
-    entity
+    // Devices count from 0 in order of creation; memory runs out long before 2³² of them.
+    let number = directory.devices.len() as u32;
+    directory.devices.insert(name.into(), (entity, number));
+    (entity, number)
 }
 
 /// Accepts an observation or says why not; on acceptance, remembers it on the device.

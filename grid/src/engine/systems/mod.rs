@@ -29,7 +29,7 @@ pub use confirm::confirm_defects;
 pub use fuse::fuse_evidence;
 pub use grades::grade_sections;
 pub use place::place_observations;
-use rows::{Rows, RowsOf};
+use rows::{ById, Rows, RowsOf};
 
 use crate::engine::change::{Change, Reason};
 use crate::engine::road_map::RoadMap;

@@ -8,14 +8,14 @@ use bevy_ecs::prelude::{Entity, Mut, Query, QueryState, World};
 use bevy_ecs::storage::TableId;
 use bevy_ecs::world::WorldId;
 
-use crate::engine::prefetch::{prefetch, prefetch_address};
+use crate::engine::prefetch::{prefetch, prefetch_address, prefetch_whole};
 use crate::engine::state::{Defect, RoadCell, Section};
 
 /// The rows fusion and passes read and write, as query states made once a tick: `World::get_mut`
 /// looks the component's id up by type on every call, a query state once.
 pub(crate) struct Rows {
     defects: RowsOf<Defect>,
-    by_id: DefectsById,
+    by_id: ById<Defect>,
     cells: RowsOf<RoadCell>,
     sections: RowsOf<Section>,
 }
@@ -24,7 +24,7 @@ impl Rows {
     pub fn new(world: &mut World) -> Rows {
         Rows {
             defects: RowsOf::new(world),
-            by_id: DefectsById::new(world),
+            by_id: ById::new(world),
             cells: RowsOf::new(world),
             sections: RowsOf::new(world),
         }
@@ -36,25 +36,21 @@ impl Rows {
     }
 
     /// A defect's row, to write, by its id and entity: where bevy keeps it, found from the id
-    /// (`DefectsById`), or through the query if it is not there.
+    /// (`ById`), or through the query if it is not there.
     pub fn defect_by_id<'w>(
         &mut self,
         world: &'w mut World,
         id: u64,
         entity: Entity,
     ) -> Option<&'w mut Defect> {
-        match self.by_id.find(world, id, entity) {
-            // SAFETY: the pointer is to a row of this world's storage, found just now; the world is
-            // borrowed mutably for as long as the row lives, so nothing else reads or writes it,
-            // nor moves it, meanwhile.
-            Some(row) => Some(unsafe { &mut *row }),
-            None => self.defects.get_mut(world, entity).map(Mut::into_inner),
-        }
+        let row = row_of(id).unwrap_or(usize::MAX);
+        self.by_id
+            .get_mut_or_query(&mut self.defects, world, row, entity)
     }
 
     /// Starts loading the row of the defect with a number (id − 1), for `defect_by_id` soon after.
     pub fn prefetch_defect(&self, world: &World, number: u32) {
-        self.by_id.prefetch(world, number as usize);
+        self.by_id.prefetch(world, number as usize, false);
     }
 
     /// Starts loading the first pieces of evidence of the defect with a number. Its row must be
@@ -137,41 +133,39 @@ impl<T: Component<Mutability = Mutable>> RowsOf<T> {
         let query = unsafe { self.state.query_unchecked_manual(world) };
         query.get_inner(entity).ok()
     }
-
-    /// A row, to read, as of the last `refresh`: for a loop of look-ups that adds no entity.
-    pub fn get_as_of_refresh<'w>(&self, world: &'w World, entity: Entity) -> Option<&'w T> {
-        self.state.get_manual(world, entity).ok()
-    }
 }
 
-/// Defects' rows found from their ids.
+/// Rows of a component found from their number: the order in which the engine spawned them.
 ///
-/// The engine spawns each defect with its one component and never despawns it nor adds or removes
-/// components, so bevy keeps every defect in one table in order of creation: the defect of id `n`
-/// is at row `n − 1`, as in `Directory::defects`. Finding the row from the id is arithmetic. A
-/// query must first read where the entity lives from bevy's table of all entities, which at a
-/// city's scale is seldom in the cache: one more wait on memory, at the head of the chain, for
-/// each piece of evidence. A look-up checks that the table holds the entity at that row, so a
-/// defect stored elsewhere (were that assumption ever to break) goes through the query instead.
-struct DefectsById {
+/// The engine spawns defects and devices each with its one component and never despawns them nor
+/// adds or removes components, so bevy keeps each kind in one table in order of creation: the
+/// defect of id `n` is at row `n − 1` (as in `Directory::defects`), a device at the row of its
+/// number (`Directory::devices`). Finding the row from the number is arithmetic. A query must
+/// first read where the entity lives from bevy's table of all entities, which at a city's scale is
+/// seldom in the cache: one more wait on memory, at the head of the chain. A look-up checks that
+/// the table holds the entity at that row, so a row stored elsewhere (were that assumption ever
+/// to break) goes through the query instead.
+pub(crate) struct ById<T: Component> {
     world: WorldId,
     component: ComponentId,
-    /// The defects' table, learnt from the first defect looked up.
+    /// The component's table, learnt from the first entity looked up.
     table: Option<TableId>,
+    kind: std::marker::PhantomData<T>,
 }
 
-impl DefectsById {
-    fn new(world: &mut World) -> DefectsById {
-        DefectsById {
+impl<T: Component> ById<T> {
+    pub fn new(world: &mut World) -> ById<T> {
+        ById {
             world: world.id(),
-            component: world.register_component::<Defect>(),
+            component: world.register_component::<T>(),
             table: None,
+            kind: std::marker::PhantomData,
         }
     }
 
-    /// Where the row of the defect with an id is, if it is the entity at the id's row of the
-    /// defects' table.
-    fn find(&mut self, world: &World, id: u64, entity: Entity) -> Option<*mut Defect> {
+    /// Where the row of the entity with a number is, if it is the entity at that row of the
+    /// component's table.
+    fn find(&mut self, world: &World, row: usize, entity: Entity) -> Option<*mut T> {
         if self.table.is_none() {
             self.table = world
                 .entities()
@@ -179,7 +173,6 @@ impl DefectsById {
                 .ok()
                 .map(|location| location.table_id);
         }
-        let row = row_of(id)?;
         let (column, entities) = self.column(world)?;
         if entities.get(row) != Some(&entity) {
             return None;
@@ -187,31 +180,57 @@ impl DefectsById {
         Some(column.get(row)?.get())
     }
 
-    /// Starts loading the row at an index and its entry in the table's list of entities.
-    fn prefetch(&self, world: &World, row: usize) {
+    /// The row of the entity with a number, to write: where bevy keeps it (`find`), or through
+    /// the query if it is not there.
+    pub fn get_mut_or_query<'w>(
+        &mut self,
+        query: &mut RowsOf<T>,
+        world: &'w mut World,
+        row: usize,
+        entity: Entity,
+    ) -> Option<&'w mut T>
+    where
+        T: Component<Mutability = Mutable>,
+    {
+        match self.find(world, row, entity) {
+            // SAFETY: the pointer is to a row of this world's storage, found just now; the world is
+            // borrowed mutably for as long as the row lives, so nothing else reads or writes it,
+            // nor moves it, meanwhile.
+            Some(row) => Some(unsafe { &mut *row }),
+            None => query.get_mut(world, entity).map(Mut::into_inner),
+        }
+    }
+
+    /// Starts loading the row at an index (every line of it, or only the first) and its entry in
+    /// the table's list of entities.
+    pub fn prefetch(&self, world: &World, row: usize, whole: bool) {
         if let Some((column, entities)) = self.column(world)
             && let (Some(cell), Some(entity)) = (column.get(row), entities.get(row))
         {
-            prefetch(cell);
+            if whole {
+                prefetch_whole(cell);
+            } else {
+                prefetch(cell);
+            }
             prefetch(entity);
         }
     }
 
-    /// The defect at a row, whichever entity it is, to read.
-    fn read<'w>(&self, world: &'w World, row: usize) -> Option<&'w Defect> {
+    /// The row at an index, whichever entity it is, to read.
+    fn read<'w>(&self, world: &'w World, row: usize) -> Option<&'w T> {
         let (column, _) = self.column(world)?;
         // SAFETY: the world is borrowed for as long as the row lives, and shared: nothing writes
         // to its components meanwhile.
         Some(unsafe { &*column.get(row)?.get() })
     }
 
-    /// The defects' column and the entities of its table, at the same rows.
-    fn column<'w>(&self, world: &'w World) -> Option<(&'w [UnsafeCell<Defect>], &'w [Entity])> {
-        assert_eq!(world.id(), self.world, "defect rows of another world");
+    /// The component's column and the entities of its table, at the same rows.
+    fn column<'w>(&self, world: &'w World) -> Option<(&'w [UnsafeCell<T>], &'w [Entity])> {
+        assert_eq!(world.id(), self.world, "rows of another world");
         let table = world.storages().tables.get(self.table?)?;
-        // SAFETY: `component` is the id of `Defect` in this world (checked above), so the column
-        // holds `Defect`s, and `get_data_slice_for` takes the slice's length from the table.
-        let column = unsafe { table.get_data_slice_for::<Defect>(self.component)? };
+        // SAFETY: `component` is the id of `T` in this world (checked above), so the column holds
+        // `T`s, and `get_data_slice_for` takes the slice's length from the table.
+        let column = unsafe { table.get_data_slice_for::<T>(self.component)? };
         Some((column, table.entities()))
     }
 }
