@@ -1,4 +1,4 @@
-//! Row access for the per-record paths: query states made once a tick, and defects by id.
+//! Row access for the per-record paths: query states made once a tick, and rows found by number.
 
 use std::cell::UnsafeCell;
 
