@@ -2,6 +2,7 @@
 //! wait on memory. Where the engine knows early what a later record will read, it asks for the line
 //! ahead of time, and the waits of several records overlap.
 
+use smallvec::SmallVec;
 use std::ops::Range;
 
 /// Asks the processor to start loading the line that holds `value`, without waiting for it.
@@ -50,11 +51,64 @@ pub fn warm_batch(at: usize, len: usize) -> Option<Range<usize>> {
         .then(|| at..(at + WARM_AHEAD).min(len))
 }
 
+/// What a stage worked out for the records of one warm batch (`warm_batch`), kept for each
+/// record's turn: answers that do not change while the batch is worked through (where a point
+/// snaps), or whose change the stage can tell (the nearest defect, `Buckets::changed`).
+pub struct Ahead<T> {
+    /// The batch's first record, by position in the tick.
+    start: usize,
+    /// By position in the batch; `None` for a record the stage did not look at.
+    found: SmallVec<[Option<T>; WARM_AHEAD]>,
+}
+
+impl<T: Copy> Ahead<T> {
+    /// Nothing yet for the records of a batch.
+    pub fn new(batch: &Range<usize>) -> Ahead<T> {
+        Ahead {
+            start: batch.start,
+            found: SmallVec::from_elem(None, batch.len()),
+        }
+    }
+
+    /// Keeps what was found for the record at a position of the tick, inside the batch.
+    pub fn keep(&mut self, at: usize, found: T) {
+        if let Some(place) = at
+            .checked_sub(self.start)
+            .and_then(|index| self.found.get_mut(index))
+        {
+            *place = Some(found);
+        }
+    }
+
+    /// What was found for the record at a position of the tick, if the stage looked at it.
+    pub fn at(&self, at: usize) -> Option<T> {
+        self.found
+            .get(at.checked_sub(self.start)?)
+            .copied()
+            .flatten()
+    }
+
+    /// Everything found, in record order.
+    pub fn found(&self) -> impl Iterator<Item = T> + '_ {
+        self.found.iter().copied().flatten()
+    }
+}
+
+impl<T> Default for Ahead<T> {
+    fn default() -> Ahead<T> {
+        Ahead {
+            start: 0,
+            found: SmallVec::new(),
+        }
+    }
+}
+
 /// How many items ahead `prefetch_ahead` asks for a row.
 pub const ROWS_AHEAD: usize = 8;
 
-/// For a loop over `list` now at `at`: starts loading the row (`row_of`, every line of it) of the item a few places
-/// ahead, so that rows spread over the city arrive while the items before them are worked on.
+/// For a loop over `list` now at `at`: starts loading the row (`row_of`, every line of it) of the
+/// item a few places ahead, so that rows spread over the city arrive while the items before them
+/// are worked on.
 #[inline(always)]
 pub fn prefetch_ahead<'a, E: Copy, T: 'a>(
     list: &[E],

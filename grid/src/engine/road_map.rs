@@ -59,6 +59,12 @@ pub enum Lookup {
 }
 
 impl Block {
+    /// The index in `RoadMap::cells` and `RoadMap::listed` of the block's entity slots and pairs,
+    /// once one of its cells carries evidence.
+    fn slots(&self) -> Option<usize> {
+        (self.cells as usize).checked_sub(1)
+    }
+
     /// The position among the block's road cells of a corner, if the corner is a road cell's.
     fn rank(&self, bit: u32) -> Option<usize> {
         (self.road >> bit & 1 == 1).then(|| (self.road & ((1u64 << bit) - 1)).count_ones() as usize)
@@ -289,7 +295,7 @@ impl RoadMap {
         let Some(rank) = entry.rank(bit) else {
             return;
         };
-        match (entry.cells as usize).checked_sub(1) {
+        match entry.slots() {
             Some(cells) => {
                 if let Some(slots) = self.cells.get(cells) {
                     prefetch(&slots[bit as usize]);
@@ -321,8 +327,8 @@ impl RoadMap {
         let (block, bit) = block_and_bit(corner);
         let entry = self.block(block)?;
         let rank = entry.rank(bit)?;
-        let entity = (entry.cells as usize)
-            .checked_sub(1)
+        let entity = entry
+            .slots()
             .and_then(|slots| self.cells.get(slots)?[bit as usize]);
         Some(match entity {
             Some(entity) => Lookup::Entity(entity),
@@ -357,25 +363,19 @@ impl RoadMap {
         true
     }
 
-    /// Lists a defect on the road cell at a corner, for passes (`listed_in`); false if the cell
-    /// has no entity (`set_cell`).
-    pub fn list_defect(&mut self, corner: Corner, defect: Entity) -> bool {
-        let slots = self
-            .block(block_of(corner))
-            .and_then(|entry| (entry.cells as usize).checked_sub(1));
-        match slots.and_then(|slots| self.listed.get_mut(slots)) {
-            Some(listed) => {
-                listed.push((corner, defect));
-                true
-            }
-            None => false,
+    /// Lists a defect on the road cell at a corner, for passes (`listed_in`). The cell has its
+    /// entity (`set_cell`), so its block has a place for the pairs.
+    pub fn list_defect(&mut self, corner: Corner, defect: Entity) {
+        let slots = self.block(block_of(corner)).and_then(Block::slots);
+        if let Some(listed) = slots.and_then(|slots| self.listed.get_mut(slots)) {
+            listed.push((corner, defect));
         }
     }
 
     /// The (cell corner, defect) pairs listed in a block (`block_of`), in the order listed.
     pub fn listed_in(&self, block: (i32, i32)) -> &[(Corner, Entity)] {
         self.block(block)
-            .and_then(|entry| (entry.cells as usize).checked_sub(1))
+            .and_then(Block::slots)
             .and_then(|slots| self.listed.get(slots))
             .map_or(&[], |listed| listed.as_slice())
     }

@@ -379,11 +379,22 @@ pub struct Directory {
     pub citizens: HashMap<String, Entity>,
 }
 
+/// A defect's number: its id − 1, its index in `Directory::defects`, its row in bevy's table of
+/// defects (`systems::rows::ById`) and what the fusion buckets list. `None` for id 0, which no
+/// defect has, and beyond 32 bits, which the engine refuses to number (memory runs out first).
+pub fn defect_number(id: u64) -> Option<u32> {
+    u32::try_from(id.checked_sub(1)?).ok()
+}
+
+/// A defect's id, from its number (`defect_number`): ids count from 1 in order of creation.
+pub fn defect_id(number: u32) -> u64 {
+    u64::from(number) + 1
+}
+
 impl Directory {
     /// The entity of a defect, by id.
     pub fn defect(&self, id: u64) -> Option<Entity> {
-        let index = usize::try_from(id.checked_sub(1)?).ok()?;
-        self.defects.get(index).copied()
+        self.defects.get(defect_number(id)? as usize).copied()
     }
 
     /// The look-ups of a world over a road map, with a place for every section's entity.

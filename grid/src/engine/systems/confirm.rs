@@ -9,7 +9,9 @@ use crate::engine::change::Reason;
 use crate::engine::prefetch::ROWS_AHEAD;
 use crate::engine::record::Source;
 use crate::engine::rules::Rules;
-use crate::engine::state::{Clock, Defect, Device, Directory, Dirty, Evidence, Status, Totals};
+use crate::engine::state::{
+    Clock, Defect, Device, Directory, Dirty, Evidence, Status, Totals, defect_number,
+};
 use crate::engine::systems::lifecycle::dispatch;
 use crate::engine::systems::{DAY_S, Rows, award, defect_change, push_change};
 
@@ -23,11 +25,17 @@ pub fn confirm_defects(world: &mut World) {
     for (at, &(id, defect)) in order.iter().enumerate() {
         // Rows spread over the city: ask for the row a few defects ahead, and for the evidence of
         // one whose row has had time to arrive.
-        if let Some(&(ahead, _)) = order.get(at + 2 * ROWS_AHEAD) {
-            rows.prefetch_defect(world, (ahead - 1) as u32);
+        if let Some(ahead) = order
+            .get(at + 2 * ROWS_AHEAD)
+            .and_then(|&(id, _)| defect_number(id))
+        {
+            rows.prefetch_defect(world, ahead);
         }
-        if let Some(&(ahead, _)) = order.get(at + ROWS_AHEAD) {
-            rows.prefetch_evidence(world, (ahead - 1) as u32);
+        if let Some(ahead) = order
+            .get(at + ROWS_AHEAD)
+            .and_then(|&(id, _)| defect_number(id))
+        {
+            rows.prefetch_evidence(world, ahead);
         }
         let Some(state) = rows.defect_by_id(world, id, defect) else {
             continue;

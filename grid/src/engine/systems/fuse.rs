@@ -8,13 +8,13 @@ use std::ops::Range;
 
 use crate::defect::DefectKind;
 use crate::engine::buckets::Candidate;
-use crate::engine::prefetch::{WARM_AHEAD, prefetch, warm_batch};
+use crate::engine::prefetch::{Ahead, prefetch, warm_batch};
 use crate::engine::record::{Observation, Record, Source};
 use crate::engine::road_map::Lookup;
 use crate::engine::rules::Rules;
 use crate::engine::state::{
     CellDefect, Corner, Defect, Directory, Dirty, Evidence, Queue, Sectioning, Status, Totals,
-    bucket_of, corner_at,
+    bucket_of, corner_at, defect_id, defect_number,
 };
 use crate::engine::systems::entities;
 use crate::engine::systems::lifecycle::{act, pass_over};
@@ -47,7 +47,7 @@ pub fn fuse_evidence(world: &mut World) {
             corners,
             sections,
         } = &queue;
-        let mut foresight = Foresight::default();
+        let mut foresight = Ahead::default();
         for (at, (id, (record, work))) in (*first_id..).zip(records.iter().zip(work)).enumerate() {
             if let Some(next) = warm_batch(at, records.len()) {
                 fusion.directory.buckets.forget_changes();
@@ -119,9 +119,10 @@ pub fn fuse_evidence(world: &mut World) {
 /// its evidence, where the evidence will be written. One level at a time over the batch, so that
 /// the loads of each level are all under way together: first every bucket, whose slot is found by
 /// arithmetic; then the rows, each of which needs its bucket; then the ends of the evidence, each
-/// of which needs its row. Only a hint to the cache: it decides nothing, and a
-/// record whose defect is made by an earlier one of the same batch simply finds it cold. (Passes
-/// are left alone: finding the defects along one costs more than waiting for them.)
+/// of which needs its row. What the search found is kept (`Found`). The loads are only a hint to
+/// the cache: they decide nothing, and a record whose defect is made by an earlier one of the same
+/// batch simply finds it cold. (Passes are left alone: finding the defects along one costs more
+/// than waiting for them.)
 fn warm(
     world: &World,
     rows: &Rows,
@@ -129,7 +130,7 @@ fn warm(
     queue: &Queue,
     radius: f64,
     next: Range<usize>,
-) -> Foresight {
+) -> Ahead<Found> {
     let points = || {
         next.clone().filter_map(|at| match &queue.records[at] {
             Record::Observation(observation)
@@ -147,10 +148,7 @@ fn warm(
     for (_, _, point) in points() {
         directory.buckets.prefetch(bucket_of(point));
     }
-    let mut foresight = Foresight {
-        start: next.start,
-        found: SmallVec::from_elem(None, next.len()),
-    };
+    let mut foresight = Ahead::new(&next);
     for (at, kind, point) in points() {
         let found = nearest_number(directory, kind, point, radius, |_| true);
         if let Some((number, _)) = found {
@@ -159,36 +157,19 @@ fn warm(
                 prefetch(entity);
             }
         }
-        foresight.found[at - next.start] = Some(found);
+        foresight.keep(at, found);
     }
-    for (number, _) in foresight.found.iter().flatten().flatten() {
-        rows.prefetch_evidence_end(world, *number);
+    for (number, _) in foresight.found().flatten() {
+        rows.prefetch_evidence_end(world, number);
     }
     foresight
 }
 
-/// What a search for the nearest defect found: its number (id − 1) and distance, if any.
+/// What a search for the nearest defect found: its number (id − 1) and distance, if any. The
+/// warm-up keeps it for each point observation of a batch (`Ahead`); it still holds when fusion
+/// reaches the observation unless an earlier record of the batch changed the observation's
+/// bucket (`Buckets::changed`), so fusion need not search again.
 type Found = Option<(u32, f64)>;
-
-/// What the warm-up found for a batch of records: for each point observation, the number and
-/// distance of the nearest defect of its kind (or that there is none), as the buckets stood. It
-/// still holds when fusion reaches the observation unless an earlier record of the batch changed
-/// the observation's bucket (`Buckets::changed`), so fusion need not search again.
-#[derive(Default)]
-struct Foresight {
-    /// The first record of the batch.
-    start: usize,
-    /// By position in the batch; `None` for a record not looked at.
-    found: SmallVec<[Option<Found>; WARM_AHEAD]>,
-}
-
-impl Foresight {
-    /// What was found for the record at a position of the tick, if it was looked at.
-    fn at(&self, at: usize) -> Option<Found> {
-        let index = at.checked_sub(self.start)?;
-        self.found.get(index).copied().flatten()
-    }
-}
 
 /// The cells an observation lies on, as placement found them, and their corners at the same index.
 #[derive(Clone, Copy)]
@@ -269,13 +250,11 @@ impl Fusion<'_> {
                         |_| true,
                     ),
                 };
-                let defects = &self.directory.defects;
                 found
-                    .and_then(|(number, apart)| {
-                        let entity = *defects.get(number as usize)?;
-                        Some((Some((entity, u64::from(number) + 1)), Some(apart)))
+                    .and_then(|found| nearest_of(self.directory, found))
+                    .map_or((None, None), |nearest| {
+                        (Some((nearest.entity, nearest.id)), Some(nearest.apart_m))
                     })
-                    .unwrap_or((None, None))
             }
         };
         let mut evidence = Evidence {
@@ -375,7 +354,7 @@ impl Fusion<'_> {
         // Ids count from 1, in order of creation (`Directory::defects`). The buckets number
         // defects in 32 bits; memory runs out long before 4,294,967,295 defects.
         let number = u32::try_from(self.directory.defects.len()).ok()?;
-        let id = u64::from(number) + 1;
+        let id = defect_id(number);
         let entity = world
             .spawn(Defect {
                 id,
@@ -410,8 +389,8 @@ impl Fusion<'_> {
     }
 
     /// Adds cells that a defect does not cover yet to it (making their entities if they have
-    /// none), and the defect to the cells, their sections and the road map's lists for passes; the cells go to the
-    /// dirty list.
+    /// none), and the defect to the cells, their sections and the road map's lists for passes;
+    /// the cells go to the dirty list.
     ///
     /// A defect's cells and the cells' defects are written together, here (only a rejected
     /// defect, which takes no evidence, leaves its cells), so the defect itself says which cells
@@ -500,7 +479,7 @@ fn list_candidate(directory: &mut Directory, candidate: Candidate, radius: f64) 
 
 /// Takes a defect off the fusion buckets: it takes no more evidence (rejected).
 pub(super) fn unlist_candidate(directory: &mut Directory, defect: &Defect, radius: f64) {
-    let Some(number) = defect.id.checked_sub(1).and_then(|n| u32::try_from(n).ok()) else {
+    let Some(number) = defect_number(defect.id) else {
         return;
     };
     for bucket in buckets_reached(defect.point, radius) {
@@ -529,12 +508,17 @@ pub(super) fn nearest_defect(
     keep: impl Fn(Entity) -> bool,
 ) -> Option<Nearest> {
     let entity = |number: u32| directory.defects.get(number as usize).copied();
-    let (number, apart_m) = nearest_number(directory, kind, point, radius, |number| {
+    let found = nearest_number(directory, kind, point, radius, |number| {
         entity(number).is_some_and(&keep)
     })?;
+    nearest_of(directory, found)
+}
+
+/// The defect a search found (`nearest_number`), with its entity and id.
+fn nearest_of(directory: &Directory, (number, apart_m): (u32, f64)) -> Option<Nearest> {
     Some(Nearest {
-        entity: entity(number)?,
-        id: u64::from(number) + 1,
+        entity: *directory.defects.get(number as usize)?,
+        id: defect_id(number),
         apart_m,
     })
 }

@@ -7,10 +7,9 @@
 use bevy_ecs::prelude::{Entity, Mut, World};
 
 use crate::cell::Cell;
-use smallvec::SmallVec;
 use std::ops::Range;
 
-use crate::engine::prefetch::{WARM_AHEAD, warm_batch};
+use crate::engine::prefetch::{Ahead, warm_batch};
 use crate::engine::record::Record;
 use crate::engine::road_map::{Lookup, block_of};
 use crate::engine::rules::Rules;
@@ -61,7 +60,7 @@ pub fn place_observations(world: &mut World) {
         } = &mut queue;
         let mut corners = Vec::new();
         let mut ahead = Vec::new();
-        let mut snapped = Snapped::default();
+        let mut snapped = Ahead::default();
         for (at, (id, record)) in (*first_id..).zip(records.iter()).enumerate() {
             if let Some(next) = warm_batch(at, records.len()) {
                 lookups_of(
@@ -167,11 +166,8 @@ impl Placer<'_> {
         points: &[[f64; 2]],
         next: Range<usize>,
         snap_m: f64,
-    ) -> Snapped {
-        let mut snapped = Snapped {
-            start: next.start,
-            corners: SmallVec::from_elem(None, next.len()),
-        };
+    ) -> Ahead<Option<Corner>> {
+        let mut snapped = Ahead::new(&next);
         for at in next.clone() {
             if let Record::Observation(o) = &records[at]
                 && o.outline.is_none()
@@ -181,7 +177,7 @@ impl Placer<'_> {
                 if let Some(corner) = corner {
                     self.directory.road.prefetch_cell(corner);
                 }
-                snapped.corners[at - next.start] = Some(corner);
+                snapped.keep(at, corner);
             }
         }
         snapped
@@ -293,26 +289,6 @@ impl Placer<'_> {
                 }
             }
         }
-    }
-}
-
-/// The road cells that a batch of point observations snapped to (`Placer::snap_ahead`).
-#[derive(Default)]
-struct Snapped {
-    /// The first record of the batch.
-    start: usize,
-    /// By position in the batch: the snapped corner (`None` inside if no road cell is near), or
-    /// `None` for a record that was not snapped.
-    corners: SmallVec<[Option<Option<Corner>>; WARM_AHEAD]>,
-}
-
-impl Snapped {
-    /// The corner a record at a position of the tick snapped to, if it was snapped ahead.
-    fn at(&self, at: usize) -> Option<Option<Corner>> {
-        self.corners
-            .get(at.checked_sub(self.start)?)
-            .copied()
-            .flatten()
     }
 }
 

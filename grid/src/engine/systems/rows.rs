@@ -9,7 +9,7 @@ use bevy_ecs::storage::TableId;
 use bevy_ecs::world::WorldId;
 
 use crate::engine::prefetch::{prefetch, prefetch_address, prefetch_whole};
-use crate::engine::state::{Defect, RoadCell, Section};
+use crate::engine::state::{Defect, RoadCell, Section, defect_number};
 
 /// The rows fusion and passes read and write, as query states made once a tick: `World::get_mut`
 /// looks the component's id up by type on every call, a query state once.
@@ -43,12 +43,13 @@ impl Rows {
         id: u64,
         entity: Entity,
     ) -> Option<&'w mut Defect> {
-        let row = row_of(id).unwrap_or(usize::MAX);
+        let row = defect_number(id).map_or(usize::MAX, |number| number as usize);
         self.by_id
             .get_mut_or_query(&mut self.defects, world, row, entity)
     }
 
-    /// Starts loading the row of the defect with a number (id − 1), for `defect_by_id` soon after.
+    /// Starts loading the row of the defect with a number (`defect_number`), for `defect_by_id`
+    /// soon after.
     pub fn prefetch_defect(&self, world: &World, number: u32) {
         self.by_id.prefetch(world, number as usize, false);
     }
@@ -233,9 +234,4 @@ impl<T: Component> ById<T> {
         let column = unsafe { table.get_data_slice_for::<T>(self.component)? };
         Some((column, table.entities()))
     }
-}
-
-/// The row of a defect's id in the defects' table: ids count from 1.
-fn row_of(id: u64) -> Option<usize> {
-    usize::try_from(id.checked_sub(1)?).ok()
 }
