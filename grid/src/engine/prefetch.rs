@@ -70,14 +70,10 @@ impl<T: Copy> Ahead<T> {
         }
     }
 
-    /// Keeps what was found for the record at a position of the tick, inside the batch.
+    /// Keeps what was found for the record at a position of the tick, which must lie in the
+    /// batch (`new`).
     pub fn keep(&mut self, at: usize, found: T) {
-        if let Some(place) = at
-            .checked_sub(self.start)
-            .and_then(|index| self.found.get_mut(index))
-        {
-            *place = Some(found);
-        }
+        self.found[at - self.start] = Some(found);
     }
 
     /// What was found for the record at a position of the tick, if the stage looked at it.
@@ -89,8 +85,8 @@ impl<T: Copy> Ahead<T> {
     }
 
     /// Everything found, in record order.
-    pub fn found(&self) -> impl Iterator<Item = T> + '_ {
-        self.found.iter().copied().flatten()
+    pub fn found(&self) -> impl Iterator<Item = &T> {
+        self.found.iter().flatten()
     }
 }
 

@@ -160,7 +160,7 @@ fn warm(
         foresight.keep(at, found);
     }
     for (number, _) in foresight.found().flatten() {
-        rows.prefetch_evidence_end(world, number);
+        rows.prefetch_evidence_end(world, *number);
     }
     foresight
 }
