@@ -62,13 +62,16 @@ pub fn accept_records(world: &mut World) {
         } = &mut queue;
         // Known devices first, in a short loop of independent look-ups whose rows are prefetched:
         // twenty thousand phones' rows do not stay in the cache between two records of one phone.
+        let rows = by_number.now(world);
         for ((record, work), number) in records.iter().zip(work.iter_mut()).zip(&mut numbers) {
             if let Some(name) = device_name(record)
                 && let Some(&(device, known)) = directory.devices.get(name)
             {
                 work.device = Some(device);
                 *number = known;
-                by_number.prefetch(world, known as usize, true);
+                if let Some(rows) = &rows {
+                    rows.prefetch(known as usize, true);
+                }
             }
         }
         for ((id, (record, work)), number) in (*first_id..)

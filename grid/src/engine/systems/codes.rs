@@ -45,7 +45,7 @@ pub fn set_cell_codes(
     in_order.sort_unstable_by_key(|&(key, _)| key);
     in_order.dedup_by_key(|&mut (key, _)| key);
     let zone = grid.0.zone();
-    let mut sections = Vec::new();
+    let mut sections = Vec::with_capacity(in_order.len());
     for &(_, cell) in &in_order {
         let Ok(mut road_cell) = cells.get_mut(cell) else {
             continue;

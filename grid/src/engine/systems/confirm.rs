@@ -25,17 +25,17 @@ pub fn confirm_defects(world: &mut World) {
     for (at, &(id, defect)) in order.iter().enumerate() {
         // Rows spread over the city: ask for the row a few defects ahead, and for the evidence of
         // one whose row has had time to arrive.
-        if let Some(ahead) = order
-            .get(at + 2 * ROWS_AHEAD)
-            .and_then(|&(id, _)| defect_number(id))
-        {
-            rows.prefetch_defect(world, ahead);
-        }
-        if let Some(ahead) = order
-            .get(at + ROWS_AHEAD)
-            .and_then(|&(id, _)| defect_number(id))
-        {
-            rows.prefetch_evidence(world, ahead);
+        if let Some(defects) = rows.defects_now(world) {
+            let ahead = |places: usize| {
+                let &(id, _) = order.get(at + places)?;
+                defect_number(id)
+            };
+            if let Some(number) = ahead(2 * ROWS_AHEAD) {
+                defects.prefetch_defect(number);
+            }
+            if let Some(number) = ahead(ROWS_AHEAD) {
+                defects.prefetch_evidence(number);
+            }
         }
         let Some(state) = rows.defect_by_id(world, id, defect) else {
             continue;

@@ -149,18 +149,23 @@ fn warm(
         directory.buckets.prefetch(bucket_of(point));
     }
     let mut foresight = Ahead::new(&next);
+    let defects = rows.defects_now(world);
     for (at, kind, point) in points() {
         let found = nearest_number(directory, kind, point, radius, |_| true);
         if let Some((number, _)) = found {
-            rows.prefetch_defect(world, number);
+            if let Some(defects) = &defects {
+                defects.prefetch_defect(number);
+            }
             if let Some(entity) = directory.defects.get(number as usize) {
                 prefetch(entity);
             }
         }
         foresight.keep(at, found);
     }
-    for (number, _) in foresight.found().flatten() {
-        rows.prefetch_evidence_end(world, *number);
+    if let Some(defects) = &defects {
+        for (number, _) in foresight.found().flatten() {
+            defects.prefetch_evidence_end(*number);
+        }
     }
     foresight
 }

@@ -48,29 +48,11 @@ impl Rows {
             .get_mut_or_query(&mut self.defects, world, row, entity)
     }
 
-    /// Starts loading the row of the defect with a number (`defect_number`), for `defect_by_id`
-    /// soon after.
-    pub fn prefetch_defect(&self, world: &World, number: u32) {
-        self.by_id.prefetch(world, number as usize, false);
-    }
-
-    /// Starts loading the first pieces of evidence of the defect with a number. Its row must be
-    /// loaded by then (`prefetch_defect`) for this not to wait.
-    pub fn prefetch_evidence(&self, world: &World, number: u32) {
-        if let Some(defect) = self.by_id.read(world, number as usize) {
-            prefetch_address(defect.evidence.as_ptr().cast());
-        }
-    }
-
-    /// Starts loading the place where the defect with a number will keep its next evidence. Its
-    /// row must be loaded by then (`prefetch_defect`) for this not to wait.
-    pub fn prefetch_evidence_end(&self, world: &World, number: u32) {
-        if let Some(defect) = self.by_id.read(world, number as usize) {
-            let evidence = &defect.evidence;
-            // Just past the last piece: inside the list's room unless it is full, when the push
-            // will move it (and a prefetch of any address is harmless).
-            prefetch_address(evidence.as_ptr().wrapping_add(evidence.len()).cast());
-        }
+    /// The defects' rows as they are now, to prefetch and read by number (`defect_number`)
+    /// without finding the table again for each: the table stays where it is while the world is
+    /// borrowed.
+    pub fn defects_now<'w>(&self, world: &'w World) -> Option<RowsNow<'w, Defect>> {
+        self.by_id.now(world)
     }
 
     /// A cell's row, to write.
@@ -202,27 +184,10 @@ impl<T: Component> ById<T> {
         }
     }
 
-    /// Starts loading the row at an index (every line of it, or only the first) and its entry in
-    /// the table's list of entities.
-    pub fn prefetch(&self, world: &World, row: usize, whole: bool) {
-        if let Some((column, entities)) = self.column(world)
-            && let (Some(cell), Some(entity)) = (column.get(row), entities.get(row))
-        {
-            if whole {
-                prefetch_whole(cell);
-            } else {
-                prefetch(cell);
-            }
-            prefetch(entity);
-        }
-    }
-
-    /// The row at an index, whichever entity it is, to read.
-    fn read<'w>(&self, world: &'w World, row: usize) -> Option<&'w T> {
-        let (column, _) = self.column(world)?;
-        // SAFETY: the world is borrowed for as long as the row lives, and shared: nothing writes
-        // to its components meanwhile.
-        Some(unsafe { &*column.get(row)?.get() })
+    /// The rows of the component's table as they are now (`RowsNow`).
+    pub fn now<'w>(&self, world: &'w World) -> Option<RowsNow<'w, T>> {
+        let (column, entities) = self.column(world)?;
+        Some(RowsNow { column, entities })
     }
 
     /// The component's column and the entities of its table, at the same rows.
@@ -233,5 +198,61 @@ impl<T: Component> ById<T> {
         // `T`s, and `get_data_slice_for` takes the slice's length from the table.
         let column = unsafe { table.get_data_slice_for::<T>(self.component)? };
         Some((column, table.entities()))
+    }
+}
+
+/// The rows of a component's table at one moment (`ById::now`): while the world is borrowed,
+/// nothing is spawned and the table does not move, so its column is found once for many rows.
+pub(crate) struct RowsNow<'w, T> {
+    column: &'w [UnsafeCell<T>],
+    entities: &'w [Entity],
+}
+
+impl<'w, T> RowsNow<'w, T> {
+    /// Starts loading the row at an index (every line of it, or only the first) and its entry in
+    /// the table's list of entities.
+    pub fn prefetch(&self, row: usize, whole: bool) {
+        if let (Some(cell), Some(entity)) = (self.column.get(row), self.entities.get(row)) {
+            if whole {
+                prefetch_whole(cell);
+            } else {
+                prefetch(cell);
+            }
+            prefetch(entity);
+        }
+    }
+
+    /// The row at an index, whichever entity it is, to read.
+    pub fn read(&self, row: usize) -> Option<&'w T> {
+        // SAFETY: the world is borrowed, shared, for as long as the row lives (`ById::now`):
+        // nothing writes to its components meanwhile.
+        Some(unsafe { &*self.column.get(row)?.get() })
+    }
+}
+
+impl RowsNow<'_, Defect> {
+    /// Starts loading the row of the defect with a number (`defect_number`), for `defect_by_id`
+    /// soon after.
+    pub fn prefetch_defect(&self, number: u32) {
+        self.prefetch(number as usize, false);
+    }
+
+    /// Starts loading the first pieces of evidence of the defect with a number. Its row must be
+    /// loaded by then (`prefetch_defect`) for this not to wait.
+    pub fn prefetch_evidence(&self, number: u32) {
+        if let Some(defect) = self.read(number as usize) {
+            prefetch_address(defect.evidence.as_ptr().cast());
+        }
+    }
+
+    /// Starts loading the place where the defect with a number will keep its next evidence. Its
+    /// row must be loaded by then (`prefetch_defect`) for this not to wait.
+    pub fn prefetch_evidence_end(&self, number: u32) {
+        if let Some(defect) = self.read(number as usize) {
+            let evidence = &defect.evidence;
+            // Just past the last piece: inside the list's room unless it is full, when the push
+            // will move it (and a prefetch of any address is harmless).
+            prefetch_address(evidence.as_ptr().wrapping_add(evidence.len()).cast());
+        }
     }
 }
