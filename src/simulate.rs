@@ -4,6 +4,7 @@
 
 use grid::engine::{Action, ActionKind, Observation, Pass, Record, Source, Target};
 use grid::{DefectKind, RoadGrid, Severity, Utm, Wgs84};
+use smol_str::{SmolStr, format_smolstr};
 
 /// What to simulate.
 #[derive(Debug, Clone, Copy)]
@@ -136,7 +137,7 @@ impl Iterator for Stream<'_> {
             observation(
                 t,
                 Source::Vehicle,
-                format!("patrol-{}", rng.below(scenario.vehicles)),
+                format_smolstr!("patrol-{}", rng.below(scenario.vehicles)),
                 site,
                 confidence,
                 0.5,
@@ -147,7 +148,7 @@ impl Iterator for Stream<'_> {
             observation(
                 t,
                 Source::Phone,
-                format!("phone-{}", rng.below(scenario.phones)),
+                format_smolstr!("phone-{}", rng.below(scenario.phones)),
                 site,
                 0.6 + rng.next() * 0.4,
                 1.0,
@@ -158,7 +159,7 @@ impl Iterator for Stream<'_> {
             let mut record = observation(
                 t,
                 Source::Camera,
-                format!("camera-{}", rng.below(scenario.vehicles)),
+                format_smolstr!("camera-{}", rng.below(scenario.vehicles)),
                 site,
                 0.7 + rng.next() * 0.3,
                 0.3,
@@ -189,8 +190,8 @@ impl Iterator for Stream<'_> {
                 Source::Phone
             };
             let device = match source {
-                Source::Vehicle => format!("patrol-{}", rng.below(scenario.vehicles)),
-                _ => format!("phone-{}", rng.below(scenario.phones)),
+                Source::Vehicle => format_smolstr!("patrol-{}", rng.below(scenario.vehicles)),
+                _ => format_smolstr!("phone-{}", rng.below(scenario.phones)),
             };
             Record::Pass(Pass {
                 t,
@@ -207,7 +208,7 @@ impl Iterator for Stream<'_> {
             ][rng.below(3)];
             Record::Action(Action {
                 t,
-                device: format!("inspector-{}", rng.below(20)),
+                device: format_smolstr!("inspector-{}", rng.below(20)),
                 action,
                 target: Target::Position(position(site.point), Some(site.kind)),
             })
@@ -225,7 +226,7 @@ impl Iterator for Stream<'_> {
 fn observation(
     t: f64,
     source: Source,
-    device: String,
+    device: SmolStr,
     site: &Site,
     confidence: f64,
     noise_m: f64,

@@ -5,6 +5,7 @@
 //! read with serde and checked into domain types here, where the fuzz target can reach it.
 
 use serde::Deserialize;
+use smol_str::SmolStr;
 
 use crate::coord::Wgs84;
 use crate::defect::{DefectKind, Severity};
@@ -66,9 +67,9 @@ pub struct Observation {
     /// Who saw it.
     pub source: Source,
     /// The device's pseudonymous id.
-    pub device: String,
+    pub device: SmolStr,
     /// The citizen a phone belongs to (defaults to the device).
-    pub citizen: Option<String>,
+    pub citizen: Option<SmolStr>,
     /// What was seen.
     pub kind: DefectKind,
     /// How bad it is.
@@ -136,7 +137,7 @@ pub struct Action {
     /// Unix time, seconds.
     pub t: f64,
     /// The inspector's device.
-    pub device: String,
+    pub device: SmolStr,
     /// What they say.
     pub action: ActionKind,
     /// About which defect.
@@ -152,9 +153,9 @@ pub struct Pass {
     /// Vehicle or phone.
     pub source: Source,
     /// The device.
-    pub device: String,
+    pub device: SmolStr,
     /// The citizen a phone belongs to (defaults to the device).
-    pub citizen: Option<String>,
+    pub citizen: Option<SmolStr>,
     /// The path driven, at least two points.
     pub path: Vec<Wgs84>,
 }
@@ -245,8 +246,10 @@ struct RawRecord {
     lat: Option<f64>,
     lon: Option<f64>,
     source: String,
-    device: String,
-    citizen: Option<String>,
+    // Names are short: kept inline, they cost no allocation, and the engine reads them without
+    // a second load.
+    device: SmolStr,
+    citizen: Option<SmolStr>,
     kind: Option<String>,
     severity: Option<String>,
     confidence: Option<f64>,
