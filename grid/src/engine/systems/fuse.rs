@@ -152,12 +152,22 @@ fn warm(
     let defects = rows.defects_now(world);
     for (at, kind, point) in points() {
         let found = nearest_number(directory, kind, point, radius, |_| true);
-        if let Some((number, _)) = found {
-            if let Some(defects) = &defects {
-                defects.prefetch_defect(number);
+        match found {
+            Some((number, _)) => {
+                if let Some(defects) = &defects {
+                    defects.prefetch_defect(number);
+                }
+                if let Some(entity) = directory.defects.get(number as usize) {
+                    prefetch(entity);
+                }
             }
-            if let Some(entity) = directory.defects.get(number as usize) {
-                prefetch(entity);
+            // It will most likely open a defect, listed in every bucket its radius reaches:
+            // the others than its own are not loaded yet.
+            None => {
+                let home = bucket_of(point);
+                for bucket in buckets_reached(point, radius).filter(|&b| b != home) {
+                    directory.buckets.prefetch(bucket);
+                }
             }
         }
         foresight.keep(at, found);
