@@ -246,8 +246,8 @@ struct RawRecord {
     lat: Option<f64>,
     lon: Option<f64>,
     source: String,
-    // Names are short: kept inline, they cost no allocation, and the engine reads them without
-    // a second load.
+    // Names are short: up to 23 bytes, a `SmolStr` keeps one inline, so it costs no allocation
+    // and the engine reads it without a second load.
     device: SmolStr,
     citizen: Option<SmolStr>,
     kind: Option<String>,

@@ -161,8 +161,8 @@ fn warm(
                     prefetch(entity);
                 }
             }
-            // It will most likely open a defect, listed in every bucket its radius reaches:
-            // the others than its own are not loaded yet.
+            // It will most likely open a defect, which is listed in every bucket its radius
+            // reaches; only the point's own bucket is loaded so far.
             None => {
                 let home = bucket_of(point);
                 for bucket in buckets_reached(point, radius).filter(|&b| b != home) {
