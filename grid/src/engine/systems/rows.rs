@@ -223,7 +223,7 @@ impl<'w, T> RowsNow<'w, T> {
     }
 
     /// The row at an index, whichever entity it is, to read.
-    pub fn read(&self, row: usize) -> Option<&'w T> {
+    fn read(&self, row: usize) -> Option<&'w T> {
         // SAFETY: the world is borrowed, shared, for as long as the row lives (`ById::now`):
         // nothing writes to its components meanwhile.
         Some(unsafe { &*self.column.get(row)?.get() })
