@@ -168,12 +168,21 @@ struct EngineBench {
     refused: u64,
     active_cells: usize,
     defects: u64,
+    /// Live bytes the engine gained while applying the records, MB: what it allocated and kept,
+    /// by the sizes it asked for (`heap::held_by_this_thread`).
+    heap_growth_mb: f64,
+    /// Resident memory the process gained meanwhile, MB. Lower than the heap's growth when the
+    /// allocator reuses memory that start-up freed (`heap::keep_freed_memory`); higher by the
+    /// allocator's own slack otherwise.
     rss_growth_mb: f64,
+    /// Page faults while applying the records (minor ones: memory touched for the first time).
+    /// Each costs far more on a virtual machine than on bare metal.
+    page_faults: u64,
     /// Memory the engine holds from start-up whatever the records (the road map of every road
     /// cell), MB: not part of the growth.
     fixed_mb: f64,
-    /// Resident memory the world grew by, per cell that carries evidence (includes defects,
-    /// sections, devices and indexes).
+    /// Live bytes the world grew by, per cell that carries evidence (includes evidence,
+    /// defects, sections, devices and indexes).
     bytes_per_active_cell: f64,
 }
 
@@ -195,6 +204,10 @@ pub fn engine(
     let mut engine = Engine::new(grid.clone(), rules, areas);
     let start_ms = started.elapsed().as_millis() as u64;
     let rss_before = rss_mb();
+    let faults_before = minor_faults();
+    // Over the whole loop, so that each tick's records count where they are freed as well as
+    // where they are made: what is left is what the engine kept.
+    let held_before = crate::heap::held_by_this_thread();
     let mut tick_rates = Vec::new();
     let (mut generate, mut apply, mut apply_cpu_s) = (Duration::ZERO, Duration::ZERO, 0.0);
     loop {
@@ -214,6 +227,9 @@ pub fn engine(
         tick_rates.push(size as f64 / spent.as_secs_f64());
     }
     let rss_growth_mb = rss_mb() - rss_before;
+    let page_faults = minor_faults().saturating_sub(faults_before);
+    let heap_growth = crate::heap::held_by_this_thread() - held_before;
+    let heap_growth_mb = heap_growth as f64 / (1024.0 * 1024.0);
     tick_rates.sort_by(f64::total_cmp);
     let figures = engine.figures();
     let active_cells = engine.active_cells();
@@ -237,9 +253,11 @@ pub fn engine(
         refused: figures.refused,
         active_cells,
         defects: figures.defects.iter().map(|(_, n)| n).sum(),
+        heap_growth_mb,
         rss_growth_mb,
+        page_faults,
         fixed_mb: engine.fixed_bytes() as f64 / (1024.0 * 1024.0),
-        bytes_per_active_cell: rss_growth_mb * 1024.0 * 1024.0 / active_cells.max(1) as f64,
+        bytes_per_active_cell: heap_growth as f64 / active_cells.max(1) as f64,
     };
     if json {
         println!("{}", serde_json::to_string(&report)?);
@@ -261,6 +279,18 @@ fn thread_cpu_s() -> f64 {
         return 0.0;
     }
     now.tv_sec as f64 + now.tv_nsec as f64 * 1e-9
+}
+
+/// Minor page faults of this process so far (0 where unknown).
+fn minor_faults() -> u64 {
+    // SAFETY: rusage is plain integers and timevals, for which all zeros is a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage writes one rusage through a valid, exclusive pointer.
+    let status = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    if status != 0 {
+        return 0;
+    }
+    usage.ru_minflt as u64
 }
 
 /// Resident memory of this process now, MB (Linux `VmRSS`; 0 where unknown).

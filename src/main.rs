@@ -4,6 +4,7 @@ mod bench;
 mod cli;
 mod engine_cmd;
 mod grid_cmd;
+mod heap;
 mod ledger_cmd;
 mod progress;
 mod sensors_cmd;
@@ -12,13 +13,14 @@ mod simulate;
 use std::process::ExitCode;
 
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: heap::Counting = heap::Counting;
 
 use clap::Parser;
 
 use cli::{Cli, Command};
 
 fn main() -> ExitCode {
+    heap::keep_freed_memory();
     match run() {
         Ok(code) => code,
         Err(error) => {
