@@ -49,6 +49,52 @@ struct Block {
 /// The entities of a block's cells that carry evidence, by bit.
 type Slots = [Option<Entity>; 64];
 
+/// Blocks' slots per segment of `SlotTable` (half a MiB).
+const SLOT_SEGMENT: usize = 1024;
+
+/// The slots of the blocks whose cells carry evidence, in order of their first, kept in segments.
+///
+/// A block gains slots when the first of its cells gains evidence, so the table grows for as long
+/// as the engine runs. As one `Vec` it doubled, and each doubling asked for a fresh region twice
+/// the size and copied the old one into it: on the virtual machines we measure on, memory touched
+/// for the first time is slow, and those copies were half the page faults of a run
+/// (docs/BENCHMARKS.md, "2026-11-23, third sitting"). Segments are added, never moved.
+#[derive(Debug, Default)]
+struct SlotTable {
+    segments: Vec<Box<[Slots; SLOT_SEGMENT]>>,
+    len: usize,
+}
+
+impl SlotTable {
+    fn get(&self, at: usize) -> Option<&Slots> {
+        if at >= self.len {
+            return None;
+        }
+        Some(&self.segments[at / SLOT_SEGMENT][at % SLOT_SEGMENT])
+    }
+
+    fn get_mut(&mut self, at: usize) -> Option<&mut Slots> {
+        if at >= self.len {
+            return None;
+        }
+        Some(&mut self.segments[at / SLOT_SEGMENT][at % SLOT_SEGMENT])
+    }
+
+    /// Adds a block's empty slots; answers how many blocks have theirs now.
+    fn push_empty(&mut self) -> usize {
+        if self.len == self.segments.len() * SLOT_SEGMENT {
+            // Made on the heap: a segment is too big for the stack.
+            let segment: Box<[Slots]> = vec![[None; 64]; SLOT_SEGMENT].into_boxed_slice();
+            let segment = segment
+                .try_into()
+                .expect("a segment is made of SLOT_SEGMENT blocks' slots");
+            self.segments.push(segment);
+        }
+        self.len += 1;
+        self.len
+    }
+}
+
 /// What the map knows of a road cell: its entity once it carries evidence, else its section.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lookup {
@@ -188,7 +234,7 @@ pub struct RoadMap {
     /// are near in memory).
     sections: Vec<u32>,
     /// The entities of the road cells that carry evidence, by block (`Block::cells`).
-    cells: Vec<Slots>,
+    cells: SlotTable,
     /// The (cell corner, defect) pairs of those cells, by block at the same index as `cells`:
     /// what a patrol pass sweeps. Inline for a block with one pair: the same 24 bytes as a `Vec`.
     listed: Vec<SmallVec<[(Corner, Entity); 1]>>,
@@ -227,7 +273,7 @@ impl RoadMap {
             index,
             blocks,
             sections: vec![0; first as usize],
-            cells: Vec::new(),
+            cells: SlotTable::default(),
             listed: Vec::new(),
         };
         for cell in grid.index().iter() {
@@ -354,13 +400,17 @@ impl RoadMap {
             return false;
         }
         if entry.cells == 0 {
-            self.cells.push([None; 64]);
             self.listed.push(SmallVec::new());
             // Fewer blocks than road cells, and those fit a u32 (`first`).
-            entry.cells = self.cells.len() as u32;
+            entry.cells = self.cells.push_empty() as u32;
         }
-        self.cells[entry.cells as usize - 1][bit as usize] = Some(entity);
-        true
+        match self.cells.get_mut(entry.cells as usize - 1) {
+            Some(slots) => {
+                slots[bit as usize] = Some(entity);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Lists a defect on the road cell at a corner, for passes (`listed_in`). The cell has its
@@ -451,6 +501,25 @@ mod tests {
     use crate::network::RoadNetwork;
 
     const NETWORK: &str = include_str!("../../tests/data/crossing_roads.geojson");
+
+    #[test]
+    fn slots_past_the_first_segment_are_their_blocks_own() {
+        let mut table = SlotTable::default();
+        assert!(table.get(0).is_none());
+        let blocks = SLOT_SEGMENT * 2 + 3;
+        for n in 0..blocks {
+            assert_eq!(table.push_empty(), n + 1);
+            let slots = table.get_mut(n).unwrap();
+            slots[n % 64] = Some(Entity::from_raw_u32(n as u32 + 1).unwrap());
+        }
+        assert_eq!(table.segments.len(), 3);
+        for n in 0..blocks {
+            let slots = table.get(n).unwrap();
+            assert_eq!(slots[n % 64], Entity::from_raw_u32(n as u32 + 1));
+            assert_eq!(slots.iter().flatten().count(), 1);
+        }
+        assert!(table.get(blocks).is_none());
+    }
 
     #[test]
     fn every_cell_has_its_own_section_and_nothing_else_has_one() {
