@@ -14,6 +14,7 @@
 //! through the block it has just looked up (one more load), not through a second hash table.
 
 // bevy_platform's maps hash with foldhash and a fixed seed: fast, and the same on every run.
+use bevy_ecs::entity::{EntityGeneration, EntityIndex};
 use bevy_ecs::prelude::Entity;
 use bevy_platform::collections::HashMap;
 
@@ -46,10 +47,15 @@ struct Block {
     cells: u32,
 }
 
-/// The entities of a block's cells that carry evidence, by bit.
-type Slots = [Option<Entity>; 64];
+/// The entities of a block's cells that carry evidence, by bit, each by its index alone.
+///
+/// The engine never despawns an entity, so every entity it has is of its index's first
+/// generation and the index names it (`Entity::from_index`). Four bytes a slot instead of eight
+/// halve the slots' memory, which grows with every block that gains evidence; `set_cell` refuses
+/// an entity of a later generation rather than store what would name another.
+type Slots = [Option<EntityIndex>; 64];
 
-/// Blocks' slots per segment of `SlotTable` (half a MiB).
+/// Blocks' slots per segment of `SlotTable` (a quarter of a MiB).
 const SLOT_SEGMENT: usize = 1024;
 
 /// The slots of the blocks whose cells carry evidence, in order of their first, kept in segments.
@@ -377,7 +383,7 @@ impl RoadMap {
             .slots()
             .and_then(|slots| self.cells.get(slots)?[bit as usize]);
         Some(match entity {
-            Some(entity) => Lookup::Entity(entity),
+            Some(index) => Lookup::Entity(Entity::from_index(index)),
             None => Lookup::Section(self.sections[entry.first as usize + rank]),
         })
     }
@@ -390,8 +396,13 @@ impl RoadMap {
         }
     }
 
-    /// Gives the road cell at a corner its entity; false if the corner is not a road cell's.
+    /// Gives the road cell at a corner its entity; false if the corner is not a road cell's, or
+    /// if the entity is not of its index's first generation (`Slots`: the engine never despawns,
+    /// so that cannot happen).
     pub fn set_cell(&mut self, corner: Corner, entity: Entity) -> bool {
+        if entity.generation() != EntityGeneration::FIRST {
+            return false;
+        }
         let (block, bit) = block_and_bit(corner);
         let Some(entry) = self.index.get(block).and_then(|n| self.blocks.get_mut(n)) else {
             return false;
@@ -406,7 +417,7 @@ impl RoadMap {
         }
         match self.cells.get_mut(entry.cells as usize - 1) {
             Some(slots) => {
-                slots[bit as usize] = Some(entity);
+                slots[bit as usize] = Some(entity.index());
                 true
             }
             None => false,
@@ -510,12 +521,12 @@ mod tests {
         for n in 0..blocks {
             assert_eq!(table.push_empty(), n + 1);
             let slots = table.get_mut(n).unwrap();
-            slots[n % 64] = Some(Entity::from_raw_u32(n as u32 + 1).unwrap());
+            slots[n % 64] = EntityIndex::from_raw_u32(n as u32 + 1);
         }
         assert_eq!(table.segments.len(), 3);
         for n in 0..blocks {
             let slots = table.get(n).unwrap();
-            assert_eq!(slots[n % 64], Entity::from_raw_u32(n as u32 + 1));
+            assert_eq!(slots[n % 64], EntityIndex::from_raw_u32(n as u32 + 1));
             assert_eq!(slots.iter().flatten().count(), 1);
         }
         assert!(table.get(blocks).is_none());
@@ -644,6 +655,14 @@ mod tests {
             assert_eq!(map.lookup(corner), Some(Lookup::Entity(entity)));
         }
         assert_eq!(map.cell_at(cells[0]), Entity::from_raw_u32(1));
+        // A slot keeps an entity's index alone: one of a later generation is refused, not stored
+        // as the first generation's.
+        let reused = Entity::from_index_and_generation(
+            EntityIndex::from_raw_u32(9).unwrap(),
+            EntityGeneration::FIRST.after_versions(1),
+        );
+        assert!(!map.set_cell(cells[1], reused));
+        assert_eq!(map.cell_at(cells[1]), Entity::from_raw_u32(2));
         let off_road = (i32::MIN / 2, i32::MIN / 2);
         assert!(!map.set_cell(off_road, Entity::PLACEHOLDER));
         assert_eq!(map.cell_at(off_road), None);
