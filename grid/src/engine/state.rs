@@ -8,6 +8,7 @@ use smol_str::SmolStr;
 use std::ops::Range;
 use std::sync::Arc;
 
+use bevy_ecs::entity::{EntityGeneration, EntityIndex};
 use bevy_ecs::prelude::{Component, Entity, Resource};
 
 use crate::defect::{DefectKind, Severity};
@@ -87,7 +88,12 @@ impl Status {
 }
 
 /// A road cell that carries evidence. Cells without evidence are not entities: they are green.
+///
+/// One cache line, on a line of its own: codes read a cell's corner and defects and fusion adds
+/// to its defects, each a wait on memory for a cell anywhere in the city; a row that straddled
+/// two lines would be two.
 #[derive(Debug, Component)]
+#[repr(align(64))]
 pub struct RoadCell {
     /// South-west corner on the grid's plane.
     pub corner: (i32, i32),
@@ -104,14 +110,39 @@ pub struct RoadCell {
 }
 
 /// A defect as a cell lists it: enough to pick one by kind and age without fetching it.
+///
+/// Twelve bytes, so that a cell's two inline fit its row's line (`RoadCell`): the defect's entity
+/// by its index alone (the engine never despawns, so every entity is of its index's first
+/// generation: `Entity::from_index`), and its number (id − 1).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CellDefect {
-    /// The defect's entity.
-    pub entity: Entity,
-    /// Its public id (lower is older).
-    pub id: u64,
+    index: EntityIndex,
+    number: u32,
     /// Its kind.
     pub kind: DefectKind,
+}
+
+impl CellDefect {
+    /// A defect as cells list it; `None` for an entity of a later generation than its index's
+    /// first, which its index alone would not name, or an id that is not a defect's.
+    pub fn new(entity: Entity, id: u64, kind: DefectKind) -> Option<CellDefect> {
+        (entity.generation() == EntityGeneration::FIRST).then_some(())?;
+        Some(CellDefect {
+            index: entity.index(),
+            number: defect_number(id)?,
+            kind,
+        })
+    }
+
+    /// The defect's entity.
+    pub fn entity(&self) -> Entity {
+        Entity::from_index(self.index)
+    }
+
+    /// Its public id (lower is older).
+    pub fn id(&self) -> u64 {
+        defect_id(self.number)
+    }
 }
 
 /// A cell's south-west corner on the grid's plane, metres.
@@ -515,6 +546,26 @@ mod tests {
             assert_eq!(floor_i32(x), x.floor() as i32, "floor {x}");
             assert_eq!(ceil_i32(x), x.ceil() as i32, "ceil {x}");
         }
+    }
+
+    #[test]
+    fn a_road_cell_is_one_cache_line() {
+        assert_eq!(size_of::<RoadCell>(), 64);
+        assert_eq!(align_of::<RoadCell>(), 64);
+        assert_eq!(size_of::<CellDefect>(), 12);
+    }
+
+    #[test]
+    fn a_cell_names_the_defect_it_lists_and_refuses_what_it_could_not_name() {
+        let entity = Entity::from_raw_u32(41).unwrap();
+        let listed = CellDefect::new(entity, 7, DefectKind::Pothole).unwrap();
+        assert_eq!((listed.entity(), listed.id()), (entity, 7));
+        let reused = Entity::from_index_and_generation(
+            entity.index(),
+            EntityGeneration::FIRST.after_versions(1),
+        );
+        assert_eq!(CellDefect::new(reused, 7, DefectKind::Pothole), None);
+        assert_eq!(CellDefect::new(entity, 0, DefectKind::Pothole), None);
     }
 
     #[test]

@@ -53,7 +53,7 @@ pub fn set_cell_codes(
         let counted: SmallVec<[&Defect; 4]> = road_cell
             .defects
             .iter()
-            .filter_map(|d| defects.get(d.entity).ok())
+            .filter_map(|d| defects.get(d.entity()).ok())
             .filter(|d| d.status.counts())
             .collect();
         let code = code_of(&rules, &counted);

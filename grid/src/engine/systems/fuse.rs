@@ -340,12 +340,9 @@ impl Fusion<'_> {
             push_change(world, defect_change(world, defect, observation.t, reason));
         }
         let grown_from = self.dirty.cells.len();
-        let listed = CellDefect {
-            entity: defect,
-            id: defect_id,
-            kind: observation.kind,
-        };
-        self.attach_cells(world, listed, &fresh);
+        if let Some(listed) = CellDefect::new(defect, defect_id, observation.kind) {
+            self.attach_cells(world, listed, &fresh);
+        }
         // Only defects that count make codes and grades: a new or reopened defect is pending,
         // and evidence alone changes nothing. A counted defect that got worse changes all its
         // cells; one that grew, the new ones.
@@ -428,10 +425,10 @@ impl Fusion<'_> {
             road_cell.defects.push(defect);
             attached.push((cell, corner, road_cell.section));
             self.dirty.cells.push(cell);
-            self.directory.road.list_defect(corner, defect.entity);
+            self.directory.road.list_defect(corner, defect.entity());
         }
         let mut new_sections: SmallVec<[Entity; 2]> = SmallVec::new();
-        if let Some(state) = self.rows.defect_by_id(world, defect.id, defect.entity) {
+        if let Some(state) = self.rows.defect_by_id(world, defect.id(), defect.entity()) {
             for &(cell, corner, section) in &attached {
                 state.add_cell(corner, cell);
                 match state.sections.iter_mut().find(|(s, _)| *s == section) {
@@ -447,10 +444,10 @@ impl Fusion<'_> {
             if let Some(mut row) = self.rows.section(world, section) {
                 let listed = &mut row.bypass_change_detection().defects;
                 debug_assert!(
-                    !listed.contains(&defect.entity),
+                    !listed.contains(&defect.entity()),
                     "sections list a defect once"
                 );
-                listed.push(defect.entity);
+                listed.push(defect.entity());
             }
         }
     }
@@ -473,8 +470,8 @@ impl Fusion<'_> {
             })
             .flat_map(|cell| cell.defects.iter())
             .filter(|d| d.kind == kind)
-            .min_by_key(|d| d.id)
-            .map(|d| (d.entity, d.id))
+            .min_by_key(|d| d.id())
+            .map(|d| (d.entity(), d.id()))
     }
 }
 

@@ -91,7 +91,7 @@ pub(super) fn act(
             });
             for cell in cells {
                 if let Some(mut road_cell) = world.get_mut::<RoadCell>(cell) {
-                    road_cell.defects.retain(|d| d.entity != defect);
+                    road_cell.defects.retain(|d| d.entity() != defect);
                 }
             }
             Ok("inspector rejects it")
