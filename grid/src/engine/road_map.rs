@@ -21,7 +21,7 @@ use bevy_platform::collections::HashMap;
 use smallvec::SmallVec;
 
 use crate::cell::Cell;
-use crate::engine::prefetch::prefetch;
+use crate::engine::prefetch::{prefetch, prefetch_address};
 use crate::engine::state::Corner;
 use crate::road_grid::RoadGrid;
 
@@ -241,9 +241,11 @@ pub struct RoadMap {
     sections: Vec<u32>,
     /// The entities of the road cells that carry evidence, by block (`Block::cells`).
     cells: SlotTable,
-    /// The (cell corner, defect) pairs of those cells, by block at the same index as `cells`:
-    /// what a patrol pass sweeps. Inline for a block with one pair: the same 24 bytes as a `Vec`.
-    listed: Vec<SmallVec<[(Corner, Entity); 1]>>,
+    /// The (cell corner, defect number) pairs of those cells, by block at the same index as
+    /// `cells`: what a patrol pass sweeps. Inline for a block with one pair: the same 24 bytes as
+    /// a `Vec`. A defect by number, not entity, so that a pass finds its row by arithmetic
+    /// (`Rows::defect_by_id`) and can ask for it ahead.
+    listed: Vec<SmallVec<[(Corner, u32); 1]>>,
 }
 
 impl RoadMap {
@@ -424,21 +426,55 @@ impl RoadMap {
         }
     }
 
-    /// Lists a defect on the road cell at a corner, for passes (`listed_in`). The cell has its
-    /// entity (`set_cell`), so its block has a place for the pairs.
-    pub fn list_defect(&mut self, corner: Corner, defect: Entity) {
+    /// Lists a defect, by number (`defect_number`), on the road cell at a corner, for passes
+    /// (`listed_in`). The cell has its entity (`set_cell`), so its block has a place for the
+    /// pairs.
+    pub fn list_defect(&mut self, corner: Corner, defect: u32) {
         let slots = self.block(block_of(corner)).and_then(Block::slots);
         if let Some(listed) = slots.and_then(|slots| self.listed.get_mut(slots)) {
             listed.push((corner, defect));
         }
     }
 
-    /// The (cell corner, defect) pairs listed in a block (`block_of`), in the order listed.
-    pub fn listed_in(&self, block: (i32, i32)) -> &[(Corner, Entity)] {
+    /// The (cell corner, defect number) pairs listed in a block (`block_of`), in the order
+    /// listed.
+    pub fn listed_in(&self, block: (i32, i32)) -> &[(Corner, u32)] {
         self.block(block)
             .and_then(Block::slots)
             .and_then(|slots| self.listed.get(slots))
             .map_or(&[], |listed| listed.as_slice())
+    }
+
+    /// Starts loading what `listed_in` will read for each of many blocks: a pass sweeps a few
+    /// dozen blocks anywhere in the city, and each is a chain of four loads (index slot, block,
+    /// list, the list's pairs once it has spilled). One level at a time over all the blocks, as
+    /// `prefetch_all` does, so that the waits of each level overlap.
+    pub fn prefetch_listed(&self, blocks: &[(i32, i32)]) {
+        let mut at: SmallVec<[Option<usize>; 64]> = blocks
+            .iter()
+            .map(|&block| {
+                let slot = self.index.slot_at(block)?;
+                prefetch(self.index.slots.get(slot)?);
+                Some(slot)
+            })
+            .collect();
+        for at in &mut at {
+            *at = at.and_then(|slot| self.index.block_in(slot));
+            if let Some(entry) = at.and_then(|number| self.blocks.get(number)) {
+                prefetch(entry);
+            }
+        }
+        for at in &mut at {
+            *at = at.and_then(|number| self.blocks.get(number)?.slots());
+            if let Some(listed) = at.and_then(|slots| self.listed.get(slots)) {
+                prefetch(listed);
+            }
+        }
+        for listed in at.iter().filter_map(|at| self.listed.get((*at)?)) {
+            if listed.spilled() {
+                prefetch_address(listed.as_ptr().cast());
+            }
+        }
     }
 
     /// The position in `sections` of the road cell at a corner, if it is one.

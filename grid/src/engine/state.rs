@@ -143,6 +143,11 @@ impl CellDefect {
     pub fn id(&self) -> u64 {
         defect_id(self.number)
     }
+
+    /// Its number (`defect_number`).
+    pub fn number(&self) -> u32 {
+        self.number
+    }
 }
 
 /// A cell's south-west corner on the grid's plane, metres.

@@ -425,7 +425,7 @@ impl Fusion<'_> {
             road_cell.defects.push(defect);
             attached.push((cell, corner, road_cell.section));
             self.dirty.cells.push(cell);
-            self.directory.road.list_defect(corner, defect.entity());
+            self.directory.road.list_defect(corner, defect.number());
         }
         let mut new_sections: SmallVec<[Entity; 2]> = SmallVec::new();
         if let Some(state) = self.rows.defect_by_id(world, defect.id(), defect.entity()) {

@@ -3,6 +3,7 @@
 //! defect (possibly repaired) or earn a citizen coverage points.
 
 use bevy_ecs::prelude::{DetectChangesMut, Entity, World};
+use smallvec::SmallVec;
 
 use crate::coord::Utm;
 use crate::defect::DefectKind;
@@ -11,7 +12,7 @@ use crate::engine::record::{Action, ActionKind, Source, Target};
 use crate::engine::rules::Rules;
 use crate::engine::state::{
     Areas, Defect, Device, Directory, Dirty, Evidence, Grid, RoadCell, Status, TILE_M, Totals,
-    centre_of, tile_of,
+    centre_of, defect_id, tile_of,
 };
 use crate::engine::systems::fuse::{nearest_defect, unlist_candidate};
 use crate::engine::systems::{DAY_S, Rows, award, defect_change, distance, push_change, refuse};
@@ -213,13 +214,21 @@ pub(super) fn pass_over(
     sections: &[Entity],
 ) {
     if source.is_patrol() {
-        let defects = defects_along(directory, path, rules.lifecycle.pass_half_width_m);
-        for defect in defects {
+        let numbers = defects_along(directory, path, rules.lifecycle.pass_half_width_m);
+        // Their rows lie anywhere in the city: ask for them all before reading any.
+        if let Some(defects) = rows.defects_now(world) {
+            for &number in &numbers {
+                defects.prefetch_defect(number);
+            }
+        }
+        for number in numbers {
+            let Some(&defect) = directory.defects.get(number as usize) else {
+                continue;
+            };
             let flagged = {
-                let Some(mut row) = rows.defect(world, defect) else {
+                let Some(state) = rows.defect_by_id(world, defect_id(number), defect) else {
                     continue;
                 };
-                let state = row.bypass_change_detection();
                 if !state.status.counts() || state.possibly_repaired {
                     continue;
                 }
@@ -277,14 +286,18 @@ pub(super) fn pass_over(
     }
 }
 
-/// The defects with a cell whose centre lies within `half_width` of a path, each once, in entity
-/// order. The search walks the path a tile at a time and looks only at the tiles that list
-/// defects, so it costs what the path's length and the defects near it cost, not its cells.
-fn defects_along(directory: &Directory, path: &[[f64; 2]], half_width: f64) -> Vec<Entity> {
+/// The defects, by number (`defect_number`), with a cell whose centre lies within `half_width`
+/// of a path, each once, in order of number (of creation). The search walks the path a tile at a
+/// time and looks only at the tiles that list defects, so it costs what the path's length and the
+/// defects near it cost, not its cells.
+fn defects_along(directory: &Directory, path: &[[f64; 2]], half_width: f64) -> Vec<u32> {
     let half_width = half_width.max(0.0);
-    let mut found = Vec::new();
-    for piece in path.windows(2) {
-        let (a, b) = (piece[0], piece[1]);
+    // The tiles to sweep, each with the piece of the path it is swept for: worked out first, so
+    // that their listings, anywhere in the city, are all asked for before any is read.
+    let mut tiles: SmallVec<[(i32, i32); 64]> = SmallVec::new();
+    let mut pieces: SmallVec<[usize; 64]> = SmallVec::new();
+    for (piece, ends) in path.windows(2).enumerate() {
+        let (a, b) = (ends[0], ends[1]);
         let steps = (distance(a, b) / TILE_M).ceil().max(1.0) as usize;
         for step in 0..steps {
             let at = |f: f64| [a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1])];
@@ -296,14 +309,21 @@ fn defects_along(directory: &Directory, path: &[[f64; 2]], half_width: f64) -> V
             let max = tile_of([p0[0].max(p1[0]) + half_width, p0[1].max(p1[1]) + half_width]);
             for tx in min.0..=max.0 {
                 for ty in min.1..=max.1 {
-                    let listed = directory.road.listed_in((tx, ty));
-                    found.extend(listed.iter().filter_map(|&(corner, defect)| {
-                        (distance_2_to_piece(a, b, centre_of(corner)) <= half_width * half_width)
-                            .then_some(defect)
-                    }));
+                    tiles.push((tx, ty));
+                    pieces.push(piece);
                 }
             }
         }
+    }
+    directory.road.prefetch_listed(&tiles);
+    let mut found = Vec::new();
+    for (&tile, &piece) in tiles.iter().zip(&pieces) {
+        let (a, b) = (path[piece], path[piece + 1]);
+        let listed = directory.road.listed_in(tile);
+        found.extend(listed.iter().filter_map(|&(corner, defect)| {
+            (distance_2_to_piece(a, b, centre_of(corner)) <= half_width * half_width)
+                .then_some(defect)
+        }));
     }
     found.sort_unstable();
     found.dedup();

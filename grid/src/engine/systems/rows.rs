@@ -30,11 +30,6 @@ impl Rows {
         }
     }
 
-    /// A defect's row, to write.
-    pub fn defect<'w>(&mut self, world: &'w mut World, entity: Entity) -> Option<Mut<'w, Defect>> {
-        self.defects.get_mut(world, entity)
-    }
-
     /// A defect's row, to write, by its id and entity: where bevy keeps it, found from the id
     /// (`ById`), or through the query if it is not there.
     pub fn defect_by_id<'w>(
