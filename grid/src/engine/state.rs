@@ -453,6 +453,9 @@ pub struct Sectioning {
     pub areas: Vec<u32>,
     /// Per section number: its segment.
     pub segments: Vec<u32>,
+    /// Per segment: its id in the network (`GridSegment::id`), apart from the segment's geometry
+    /// so that a change names its segment without a wait on memory for a line of that.
+    pub ids: Vec<u32>,
 }
 
 impl Sectioning {

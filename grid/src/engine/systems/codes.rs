@@ -9,13 +9,16 @@ use crate::cell::CellKey;
 use crate::engine::change::Change;
 use crate::engine::prefetch::prefetch_ahead;
 use crate::engine::rules::Rules;
-use crate::engine::state::{Clock, Code, Corner, Defect, Dirty, Grid, Outbox, RoadCell, Totals};
+use crate::engine::state::{
+    Clock, Code, Corner, Defect, Dirty, Grid, Outbox, RoadCell, Sectioning, Totals,
+};
 
 /// Recomputes the code of every cell of the tick's changed defects.
 #[allow(clippy::too_many_arguments)] // A system's parameters are its data access, listed.
 pub fn set_cell_codes(
     rules: Res<Rules>,
     grid: Res<Grid>,
+    sectioning: Res<Sectioning>,
     clock: Res<Clock>,
     mut dirty: ResMut<Dirty>,
     mut cells: Query<&mut RoadCell>,
@@ -94,7 +97,7 @@ pub fn set_cell_codes(
                 easting: road_cell.corner.0,
                 northing: road_cell.corner.1,
             },
-            segment: grid.0.segments()[road_cell.segment as usize].id,
+            segment: sectioning.ids[road_cell.segment as usize],
             code,
             previous,
             rules: rules.version,

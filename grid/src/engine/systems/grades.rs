@@ -7,13 +7,12 @@ use crate::engine::change::Change;
 use crate::engine::pci::{damage_ratio, pci};
 use crate::engine::prefetch::prefetch_ahead;
 use crate::engine::rules::Rules;
-use crate::engine::state::{Clock, Defect, Dirty, Grid, Outbox, Section, Sectioning};
+use crate::engine::state::{Clock, Defect, Dirty, Outbox, Section, Sectioning};
 
 /// Recomputes PCI and grade of every section whose defects changed.
 #[allow(clippy::too_many_arguments)] // A system's parameters are its data access, listed.
 pub fn grade_sections(
     rules: Res<Rules>,
-    grid: Res<Grid>,
     clock: Res<Clock>,
     mut dirty: ResMut<Dirty>,
     mut sections: Query<&mut Section>,
@@ -50,7 +49,7 @@ pub fn grade_sections(
             section.grade = grade;
             outbox.0.push(Change::Section {
                 t: clock.0,
-                segment: grid.0.segments()[section.segment as usize].id,
+                segment: sectioning.ids[section.segment as usize],
                 section: section.index,
                 pci: value,
                 grade,

@@ -88,6 +88,7 @@ pub fn survey(grid: &RoadGrid, rules: &Rules) -> (Sectioning, RoadMap) {
         first,
         areas,
         segments,
+        ids: grid.segments().iter().map(|segment| segment.id).collect(),
     };
     (sectioning, road)
 }
