@@ -21,7 +21,7 @@ use bevy_platform::collections::HashMap;
 use smallvec::SmallVec;
 
 use crate::cell::Cell;
-use crate::engine::prefetch::{prefetch, prefetch_address};
+use crate::engine::prefetch::prefetch;
 use crate::engine::state::Corner;
 use crate::road_grid::RoadGrid;
 
@@ -443,38 +443,6 @@ impl RoadMap {
             .and_then(Block::slots)
             .and_then(|slots| self.listed.get(slots))
             .map_or(&[], |listed| listed.as_slice())
-    }
-
-    /// Starts loading what `listed_in` will read for each of many blocks: a pass sweeps a few
-    /// dozen blocks anywhere in the city, and each is a chain of four loads (index slot, block,
-    /// list, the list's pairs once it has spilled). One level at a time over all the blocks, as
-    /// `prefetch_all` does, so that the waits of each level overlap.
-    pub fn prefetch_listed(&self, blocks: &[(i32, i32)]) {
-        let mut at: SmallVec<[Option<usize>; 64]> = blocks
-            .iter()
-            .map(|&block| {
-                let slot = self.index.slot_at(block)?;
-                prefetch(self.index.slots.get(slot)?);
-                Some(slot)
-            })
-            .collect();
-        for at in &mut at {
-            *at = at.and_then(|slot| self.index.block_in(slot));
-            if let Some(entry) = at.and_then(|number| self.blocks.get(number)) {
-                prefetch(entry);
-            }
-        }
-        for at in &mut at {
-            *at = at.and_then(|number| self.blocks.get(number)?.slots());
-            if let Some(listed) = at.and_then(|slots| self.listed.get(slots)) {
-                prefetch(listed);
-            }
-        }
-        for listed in at.iter().filter_map(|at| self.listed.get((*at)?)) {
-            if listed.spilled() {
-                prefetch_address(listed.as_ptr().cast());
-            }
-        }
     }
 
     /// The position in `sections` of the road cell at a corner, if it is one.

@@ -3,7 +3,6 @@
 //! defect (possibly repaired) or earn a citizen coverage points.
 
 use bevy_ecs::prelude::{DetectChangesMut, Entity, World};
-use smallvec::SmallVec;
 
 use crate::coord::Utm;
 use crate::defect::DefectKind;
@@ -292,12 +291,9 @@ pub(super) fn pass_over(
 /// defects near it cost, not its cells.
 fn defects_along(directory: &Directory, path: &[[f64; 2]], half_width: f64) -> Vec<u32> {
     let half_width = half_width.max(0.0);
-    // The tiles to sweep, each with the piece of the path it is swept for: worked out first, so
-    // that their listings, anywhere in the city, are all asked for before any is read.
-    let mut tiles: SmallVec<[(i32, i32); 64]> = SmallVec::new();
-    let mut pieces: SmallVec<[usize; 64]> = SmallVec::new();
-    for (piece, ends) in path.windows(2).enumerate() {
-        let (a, b) = (ends[0], ends[1]);
+    let mut found = Vec::new();
+    for piece in path.windows(2) {
+        let (a, b) = (piece[0], piece[1]);
         let steps = (distance(a, b) / TILE_M).ceil().max(1.0) as usize;
         for step in 0..steps {
             let at = |f: f64| [a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1])];
@@ -309,21 +305,14 @@ fn defects_along(directory: &Directory, path: &[[f64; 2]], half_width: f64) -> V
             let max = tile_of([p0[0].max(p1[0]) + half_width, p0[1].max(p1[1]) + half_width]);
             for tx in min.0..=max.0 {
                 for ty in min.1..=max.1 {
-                    tiles.push((tx, ty));
-                    pieces.push(piece);
+                    let listed = directory.road.listed_in((tx, ty));
+                    found.extend(listed.iter().filter_map(|&(corner, defect)| {
+                        (distance_2_to_piece(a, b, centre_of(corner)) <= half_width * half_width)
+                            .then_some(defect)
+                    }));
                 }
             }
         }
-    }
-    directory.road.prefetch_listed(&tiles);
-    let mut found = Vec::new();
-    for (&tile, &piece) in tiles.iter().zip(&pieces) {
-        let (a, b) = (path[piece], path[piece + 1]);
-        let listed = directory.road.listed_in(tile);
-        found.extend(listed.iter().filter_map(|&(corner, defect)| {
-            (distance_2_to_piece(a, b, centre_of(corner)) <= half_width * half_width)
-                .then_some(defect)
-        }));
     }
     found.sort_unstable();
     found.dedup();
