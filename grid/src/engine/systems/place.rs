@@ -292,8 +292,9 @@ impl Placer<'_> {
     }
 }
 
-/// The corners that placing records will look up, into `out`: an observation's position (an
-/// outline's cells are found by rasterising, later) and the samples of a pass that will be walked.
+/// The corners that placing records will look up, into `out`: an observation's position, an
+/// outline's corners (its cells are found by rasterising, later, and lie in the few blocks its
+/// corners lie in) and the samples of a pass that will be walked.
 fn lookups_of(records: &[Record], work: &[Work], points: &[[f64; 2]], out: &mut Vec<Corner>) {
     out.clear();
     for (record, work) in records.iter().zip(work) {
@@ -303,6 +304,7 @@ fn lookups_of(records: &[Record], work: &[Work], points: &[[f64; 2]], out: &mut 
         let points = &points[work.points.clone()];
         match record {
             Record::Observation(o) if o.outline.is_none() => out.push(corner_at(points[0])),
+            Record::Observation(_) => out.extend(points[1..].iter().copied().map(corner_at)),
             Record::Pass(_) if path_length(points) <= MAX_PASS_M => {
                 out.extend(samples(points).map(corner_at));
             }
