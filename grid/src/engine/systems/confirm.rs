@@ -106,7 +106,7 @@ fn to_judge(world: &mut World) -> Vec<(u64, Entity)> {
 /// When and why a defect's evidence since it (re)opened meets the trust rules, if it does.
 ///
 /// It runs for every pending defect that received evidence in the tick, so a defect with little
-/// evidence is judged without allocating.
+/// evidence is judged without allocating, and only the rule that confirms it is put into words.
 pub fn trusted(rules: &Rules, defect: &Defect) -> Option<(f64, Reason)> {
     let since: SmallVec<[&Evidence; 16]> = defect
         .evidence
@@ -114,37 +114,26 @@ pub fn trusted(rules: &Rules, defect: &Defect) -> Option<(f64, Reason)> {
         .filter(|e| e.t >= defect.epoch_t)
         .collect();
     let evidence = || since.iter().copied();
-    let mut best: Option<(f64, Reason)> = None;
-    let mut consider = |t: f64, reason: Reason| {
+    let mut best: Option<(f64, Rule)> = None;
+    let mut consider = |t: f64, rule: Rule| {
         if best.as_ref().is_none_or(|(bt, _)| t < *bt) {
-            best = Some((t, reason));
+            best = Some((t, rule));
         }
     };
     if let Some(e) = evidence().find(|e| e.source == Source::Inspector) {
-        consider(e.t, "confirmed by an inspector".into());
+        consider(e.t, Rule::Inspector);
     }
     if let Some(e) = evidence()
         .find(|e| e.source.is_patrol() && f64::from(e.confidence) >= rules.trust.vehicle_confidence)
     {
-        consider(
-            e.t,
-            format!(
-                "confirmed by a patrol {} detection ({:.2})",
-                e.source.name(),
-                e.confidence
-            )
-            .into(),
-        );
+        consider(e.t, Rule::Patrol(e.source, e.confidence));
     }
     let phones: SmallVec<[&Evidence; 16]> = evidence()
         .filter(|e| e.source == Source::Phone && e.near)
         .collect();
     if let (Some(phone), Some(patrol)) = (phones.first(), evidence().find(|e| e.source.is_patrol()))
     {
-        consider(
-            phone.t.max(patrol.t),
-            "confirmed by a phone and a patrol vehicle agreeing".into(),
-        );
+        consider(phone.t.max(patrol.t), Rule::PhoneAndPatrol);
     }
     // Slide a window over phone evidence in time order: the first moment enough devices agree.
     // The window gains one piece of evidence a step, so the first count that reaches the
@@ -166,14 +155,37 @@ pub fn trusted(rules: &Rules, defect: &Defect) -> Option<(f64, Reason)> {
             }
         }
         if devices.len() >= needed {
-            consider(
-                phones[end].t,
-                format!("confirmed by {} independent phones", devices.len()).into(),
-            );
+            consider(phones[end].t, Rule::Phones(devices.len()));
             break;
         }
     }
-    best
+    best.map(|(t, rule)| (t, rule.reason()))
+}
+
+/// A trust rule that evidence met (`trusted`), with what its reason names.
+enum Rule {
+    Inspector,
+    /// A patrol detection of this source and confidence.
+    Patrol(Source, f32),
+    PhoneAndPatrol,
+    /// This many independent phones.
+    Phones(usize),
+}
+
+impl Rule {
+    fn reason(self) -> Reason {
+        match self {
+            Rule::Inspector => "confirmed by an inspector".into(),
+            Rule::Patrol(source, confidence) => format!(
+                "confirmed by a patrol {} detection ({:.2})",
+                source.name(),
+                confidence
+            )
+            .into(),
+            Rule::PhoneAndPatrol => "confirmed by a phone and a patrol vehicle agreeing".into(),
+            Rule::Phones(count) => format!("confirmed by {count} independent phones").into(),
+        }
+    }
 }
 
 /// The distinct phone devices of a defect's evidence since it opened, in order of their first evidence.
