@@ -153,7 +153,7 @@ impl Engine {
             status: defect.status,
             possibly_repaired: defect.possibly_repaired,
             cells: defect.cells.len(),
-            evidence: defect.evidence.iter().map(|e| e.id).collect(),
+            evidence: defect.evidence.iter().map(|e| e.id()).collect(),
             unit: defect.unit.clone(),
         })
     }

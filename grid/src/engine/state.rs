@@ -186,26 +186,95 @@ pub fn tile_of(point: [f64; 2]) -> (i32, i32) {
     square_of(point, TILE_M)
 }
 
-/// One piece of accepted evidence, as a defect keeps it.
+/// One piece of accepted evidence, as a defect keeps it: 24 bytes, for a defect's evidence is the
+/// bulk of what the engine keeps (a million pieces in the benchmark), and what the trust rules
+/// and codes scan.
+///
+/// The evidence id (the record's sequence number) shares a word with the source and `near`: ids below 2⁵⁶ (more records than the engine could apply in two thousand years at a
+/// million a second). The device is kept by its entity's index: the engine never despawns, so
+/// every entity is of its index's first generation (`Entity::from_index`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Evidence {
-    /// The record's sequence number: its evidence id.
-    pub id: u64,
+    /// The id in the low `ID_BITS` bits; above them the source (two bits) and `near` (one).
+    packed: u64,
     /// Unix time, seconds.
     pub t: f64,
-    /// Who made it.
-    pub source: Source,
-    /// The device's entity.
-    pub device: Entity,
+    device: EntityIndex,
     /// The detector's confidence.
     pub confidence: f32,
-    /// The severity it reported.
-    pub severity: Severity,
+}
+
+/// Bits of `Evidence::packed` that hold the id.
+const ID_BITS: u32 = 56;
+
+impl Evidence {
+    /// A piece of evidence, `near` false; `None` for an id of `ID_BITS` bits or more, or a device
+    /// entity of a later generation than its index's first, which its index alone would not name.
+    pub fn new(
+        id: u64,
+        t: f64,
+        source: Source,
+        device: Entity,
+        confidence: f32,
+    ) -> Option<Evidence> {
+        if id >> ID_BITS != 0 || device.generation() != EntityGeneration::FIRST {
+            return None;
+        }
+        let source = match source {
+            Source::Vehicle => 0,
+            Source::Camera => 1,
+            Source::Phone => 2,
+            Source::Inspector => 3,
+        };
+        Some(Evidence {
+            packed: id | source << ID_BITS,
+            t,
+            device: device.index(),
+            confidence,
+        })
+    }
+
+    /// The record's sequence number: its evidence id.
+    pub fn id(&self) -> u64 {
+        self.packed & ((1 << ID_BITS) - 1)
+    }
+
+    fn flags(&self) -> u64 {
+        self.packed >> ID_BITS
+    }
+
+    /// Who made it.
+    pub fn source(&self) -> Source {
+        match self.flags() & 3 {
+            0 => Source::Vehicle,
+            1 => Source::Camera,
+            2 => Source::Phone,
+            _ => Source::Inspector,
+        }
+    }
+
     /// For a phone's evidence, whether it lies within the trust rules' phone radius of where the
     /// defect was first seen (`Defect::point`, which never moves), worked out when it joined: the
     /// only use the engine has for its position, so the position itself is not kept (the record
     /// has it). False for other sources.
-    pub near: bool,
+    pub fn near(&self) -> bool {
+        self.flags() >> 2 & 1 == 1
+    }
+
+    /// Sets `near`.
+    pub fn set_near(&mut self, near: bool) {
+        let bit = 1 << (ID_BITS + 2);
+        self.packed = if near {
+            self.packed | bit
+        } else {
+            self.packed & !bit
+        };
+    }
+
+    /// The device's entity.
+    pub fn device(&self) -> Entity {
+        Entity::from_index(self.device)
+    }
 }
 
 /// A defect: evidence fused over one or more cells, and its lifecycle.
@@ -577,8 +646,47 @@ mod tests {
     }
 
     #[test]
-    fn evidence_fits_half_a_cache_line() {
-        assert_eq!(size_of::<Evidence>(), 32);
+    fn evidence_fits_24_bytes() {
+        assert_eq!(size_of::<Evidence>(), 24);
+    }
+
+    #[test]
+    fn evidence_gives_back_what_it_was_made_of() {
+        let device = Entity::from_raw_u32(1_234).unwrap();
+        for (n, source) in [
+            Source::Vehicle,
+            Source::Camera,
+            Source::Phone,
+            Source::Inspector,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            for id in [0, 1, 987_654_321, (1 << ID_BITS) - 1] {
+                let t = 1.794e9 + n as f64 * 0.1;
+                let mut e = Evidence::new(id, t, source, device, 0.75).unwrap();
+                let made = (e.id(), e.t, e.source(), e.device(), e.confidence);
+                assert_eq!(made, (id, t, source, device, 0.75));
+                assert!(!e.near());
+                e.set_near(true);
+                assert!(e.near());
+                assert_eq!((e.id(), e.source()), (id, source));
+                e.set_near(false);
+                assert!(!e.near());
+            }
+        }
+        let later = Entity::from_index_and_generation(
+            device.index(),
+            EntityGeneration::FIRST.after_versions(1),
+        );
+        let refused = |id, device| Evidence::new(id, 0.0, Source::Phone, device, 1.0);
+        assert_eq!(refused(1 << ID_BITS, device), None);
+        assert_eq!(refused(7, later), None);
+        // Inspectors' actions name no device entity.
+        assert_eq!(
+            refused(7, Entity::PLACEHOLDER).unwrap().device(),
+            Entity::PLACEHOLDER
+        );
     }
 
     #[test]

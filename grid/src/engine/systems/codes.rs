@@ -82,7 +82,7 @@ pub fn set_cell_codes(
             Vec::with_capacity(counted.iter().map(|d| d.evidence.len()).sum());
         for defect in &counted {
             let since = defect.evidence.iter().filter(|e| e.t >= defect.epoch_t);
-            evidence.extend(since.map(|e| e.id));
+            evidence.extend(since.map(|e| e.id()));
         }
         // A defect's evidence is in id order (fusion appends it record by record), so only a
         // cell with several counted defects needs its list sorted, and the stable sort, which

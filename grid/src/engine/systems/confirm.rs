@@ -120,18 +120,19 @@ pub fn trusted(rules: &Rules, defect: &Defect) -> Option<(f64, Reason)> {
             best = Some((t, rule));
         }
     };
-    if let Some(e) = evidence().find(|e| e.source == Source::Inspector) {
+    if let Some(e) = evidence().find(|e| e.source() == Source::Inspector) {
         consider(e.t, Rule::Inspector);
     }
-    if let Some(e) = evidence()
-        .find(|e| e.source.is_patrol() && f64::from(e.confidence) >= rules.trust.vehicle_confidence)
-    {
-        consider(e.t, Rule::Patrol(e.source, e.confidence));
+    if let Some(e) = evidence().find(|e| {
+        e.source().is_patrol() && f64::from(e.confidence) >= rules.trust.vehicle_confidence
+    }) {
+        consider(e.t, Rule::Patrol(e.source(), e.confidence));
     }
     let phones: SmallVec<[&Evidence; 16]> = evidence()
-        .filter(|e| e.source == Source::Phone && e.near)
+        .filter(|e| e.source() == Source::Phone && e.near())
         .collect();
-    if let (Some(phone), Some(patrol)) = (phones.first(), evidence().find(|e| e.source.is_patrol()))
+    if let (Some(phone), Some(patrol)) =
+        (phones.first(), evidence().find(|e| e.source().is_patrol()))
     {
         consider(phone.t.max(patrol.t), Rule::PhoneAndPatrol);
     }
@@ -147,8 +148,8 @@ pub fn trusted(rules: &Rules, defect: &Defect) -> Option<(f64, Reason)> {
         }
         let mut devices: SmallVec<[Entity; 4]> = SmallVec::new();
         for e in &phones[start..=end] {
-            if !devices.contains(&e.device) {
-                devices.push(e.device);
+            if !devices.contains(&e.device()) {
+                devices.push(e.device());
                 if devices.len() >= needed {
                     break;
                 }
@@ -194,10 +195,10 @@ fn phone_devices_in_order(defect: &Defect) -> Vec<Entity> {
     for e in defect
         .evidence
         .iter()
-        .filter(|e| e.t >= defect.epoch_t && e.source == Source::Phone)
+        .filter(|e| e.t >= defect.epoch_t && e.source() == Source::Phone)
     {
-        if !devices.contains(&e.device) {
-            devices.push(e.device);
+        if !devices.contains(&e.device()) {
+            devices.push(e.device());
         }
     }
     devices

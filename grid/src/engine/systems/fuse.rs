@@ -272,14 +272,16 @@ impl Fusion<'_> {
                     })
             }
         };
-        let mut evidence = Evidence {
+        let Some(mut evidence) = Evidence::new(
             id,
-            t: observation.t,
-            source: observation.source,
+            observation.t,
+            observation.source,
             device,
-            confidence: observation.confidence as f32,
-            severity: observation.severity,
-            near: false,
+            observation.confidence as f32,
+        ) else {
+            let why = "the engine cannot keep evidence with this id or device";
+            refuse(world, observation.t, id, &observation.device, why);
+            return;
         };
         // The observation that opens a defect always places it, where the defect is first seen.
         let ((defect, defect_id), placed, apart) = match target {
@@ -331,7 +333,7 @@ impl Fusion<'_> {
             state.severity = state.severity.max(observation.severity);
             if observation.source == Source::Phone {
                 let apart = apart.unwrap_or_else(|| distance(point, state.point));
-                evidence.near = apart <= rules.trust.phone_radius_m;
+                evidence.set_near(apart <= rules.trust.phone_radius_m);
             }
             state.evidence.push(evidence);
             (reopened, worse, state.status)

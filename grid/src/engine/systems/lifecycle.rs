@@ -67,16 +67,11 @@ pub(super) fn act(
         (_, None) => Err("no such defect".into()),
         (ActionKind::Confirmed, Some(Status::Pending)) => {
             if let Some(mut state) = world.get_mut::<Defect>(defect) {
-                let severity = state.severity;
-                state.evidence.push(Evidence {
-                    id,
-                    t,
-                    source: Source::Inspector,
-                    device: Entity::PLACEHOLDER,
-                    confidence: 1.0,
-                    severity,
-                    near: false,
-                });
+                // Inspectors' actions name no device entity.
+                let device = Entity::PLACEHOLDER;
+                if let Some(e) = Evidence::new(id, t, Source::Inspector, device, 1.0) {
+                    state.evidence.push(e);
+                }
             }
             Ok("inspector confirms it")
         }
