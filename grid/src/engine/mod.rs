@@ -171,9 +171,12 @@ impl Engine {
     }
 
     /// Memory the engine holds from start-up whatever the records, bytes: the road map of every
-    /// road cell.
+    /// road cell, and the tables by section number (section entities, last patrol times).
     pub fn fixed_bytes(&self) -> usize {
-        self.world.resource::<Directory>().road.fixed_bytes()
+        let directory = self.world.resource::<Directory>();
+        directory.road.fixed_bytes()
+            + directory.sections.capacity() * size_of::<Option<bevy_ecs::prelude::Entity>>()
+            + directory.last_patrol_t.capacity() * size_of::<f64>()
     }
 
     /// How many cells have entities (carry evidence).

@@ -366,8 +366,6 @@ pub struct Section {
     pub pci: f64,
     /// Current grade.
     pub grade: Grade,
-    /// Last time a patrol vehicle passed it.
-    pub last_patrol_t: f64,
     /// Last time each citizen earned coverage points here (once per stale period).
     pub covered: HashMap<Entity, f64>,
 }
@@ -439,8 +437,8 @@ pub struct Queue {
     pub cells: Vec<Lookup>,
     /// The corners of `cells`, at the same index.
     pub corners: Vec<Corner>,
-    /// Sections of the tick's passes.
-    pub sections: Vec<Entity>,
+    /// Sections of the tick's passes, by number (`Sectioning`).
+    pub sections: Vec<u32>,
 }
 
 impl Queue {
@@ -470,6 +468,10 @@ pub struct Directory {
     pub road: RoadMap,
     /// Section entities by section number (`Sectioning`), created on first use.
     pub sections: Vec<Option<Entity>>,
+    /// Per section number: the last time a patrol vehicle passed it (−∞ before any). A dense
+    /// array rather than a field of the section's row: every patrol pass writes it for the
+    /// sections it crosses, and so needs neither their entities nor a wait on their rows.
+    pub last_patrol_t: Vec<f64>,
     /// Defects by id: ids count from 1 in order of creation, so the entity of id `n` is at
     /// `n - 1` (no hashing, and no table to rehash as defects are added).
     pub defects: Vec<Entity>,
@@ -507,6 +509,7 @@ impl Directory {
         Directory {
             road,
             sections: vec![None; sectioning.areas.len()],
+            last_patrol_t: vec![f64::NEG_INFINITY; sectioning.areas.len()],
             ..Directory::default()
         }
     }

@@ -63,7 +63,6 @@ pub(super) fn section(
                 defects: Vec::new(),
                 pci: 100.0,
                 grade: Grade::Excellent,
-                last_patrol_t: f64::NEG_INFINITY,
                 covered: Default::default(),
             })
             .id()

@@ -96,6 +96,7 @@ pub fn fuse_evidence(world: &mut World) {
                     world,
                     &mut fusion.rows,
                     fusion.directory,
+                    fusion.sectioning,
                     &rules,
                     (pass.t, pass.source, device),
                     &points[work.points.clone()],

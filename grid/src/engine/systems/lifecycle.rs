@@ -10,9 +10,10 @@ use crate::engine::change::Change;
 use crate::engine::record::{Action, ActionKind, Source, Target};
 use crate::engine::rules::Rules;
 use crate::engine::state::{
-    Areas, Defect, Device, Directory, Dirty, Evidence, Grid, RoadCell, Status, TILE_M, Totals,
-    centre_of, defect_id, tile_of,
+    Areas, Defect, Device, Directory, Dirty, Evidence, Grid, RoadCell, Sectioning, Status, TILE_M,
+    Totals, centre_of, defect_id, tile_of,
 };
+use crate::engine::systems::entities;
 use crate::engine::systems::fuse::{nearest_defect, unlist_candidate};
 use crate::engine::systems::{DAY_S, Rows, award, defect_change, distance, push_change, refuse};
 use crate::raster::distance_2_to_piece;
@@ -198,14 +199,16 @@ pub(super) fn dispatch(world: &mut World, rules: &Rules, defect: Entity, t: f64)
 
 /// A pass along a path: patrols count misses of the counted defects within the strip they see;
 /// phones earn coverage points for the sections they crossed.
+#[allow(clippy::too_many_arguments)] // The pass, and what it reads and writes.
 pub(super) fn pass_over(
     world: &mut World,
     rows: &mut Rows,
-    directory: &Directory,
+    directory: &mut Directory,
+    sectioning: &Sectioning,
     rules: &Rules,
     (t, source, device): (f64, Source, Entity),
     path: &[[f64; 2]],
-    sections: &[Entity],
+    sections: &[u32],
 ) {
     if source.is_patrol() {
         let numbers = defects_along(directory, path, rules.lifecycle.pass_half_width_m);
@@ -242,10 +245,9 @@ pub(super) fn pass_over(
                 push_change(world, defect_change(world, defect, t, reason));
             }
         }
-        for &section in sections {
-            if let Some(mut row) = rows.section(world, section) {
-                let state = row.bypass_change_detection();
-                state.last_patrol_t = state.last_patrol_t.max(t);
+        for &number in sections {
+            if let Some(last) = directory.last_patrol_t.get_mut(number as usize) {
+                *last = last.max(t);
             }
         }
         return;
@@ -255,7 +257,13 @@ pub(super) fn pass_over(
     };
     let stale = rules.points.stale_days * DAY_S;
     let mut earned = 0;
-    for &section in sections {
+    for &number in sections {
+        let last_patrol_t = directory
+            .last_patrol_t
+            .get(number as usize)
+            .copied()
+            .unwrap_or(f64::NEG_INFINITY);
+        let section = entities::section(world, directory, sectioning, number);
         let Some(mut row) = rows.section(world, section) else {
             continue;
         };
@@ -264,7 +272,7 @@ pub(super) fn pass_over(
             .covered
             .get(&citizen)
             .is_some_and(|&last| t - last < stale);
-        if t - state.last_patrol_t >= stale && !recently_covered {
+        if t - last_patrol_t >= stale && !recently_covered {
             state.covered.insert(citizen, t);
             earned += rules.points.coverage_section;
         }

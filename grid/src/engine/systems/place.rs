@@ -4,7 +4,7 @@
 //! road map answers a corner's segment, section and entity from its block, found by arithmetic in
 //! a dense index, whose loads it starts for the next records in one batch.
 
-use bevy_ecs::prelude::{Entity, Mut, World};
+use bevy_ecs::prelude::{Mut, World};
 
 use crate::cell::Cell;
 use std::ops::Range;
@@ -134,7 +134,7 @@ pub fn place_observations(world: &mut World) {
                         continue;
                     }
                     let start = sections.len();
-                    placer.sections_along(world, points, sections);
+                    placer.sections_along(points, sections);
                     work.sections = start..sections.len();
                 }
                 Record::Action(_) => {}
@@ -279,11 +279,10 @@ impl Placer<'_> {
     }
 
     /// The sections a path crosses, found at its `samples`, into `out`.
-    fn sections_along(&mut self, world: &mut World, path: &[[f64; 2]], out: &mut Vec<Entity>) {
+    fn sections_along(&self, path: &[[f64; 2]], out: &mut Vec<u32>) {
         let start = out.len();
         for point in samples(path) {
             if let Some(section) = self.directory.road.section_at(corner_at(point)) {
-                let section = entities::section(world, self.directory, self.sectioning, section);
                 if !out[start..].contains(&section) {
                     out.push(section);
                 }
