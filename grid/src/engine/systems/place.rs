@@ -282,10 +282,10 @@ impl Placer<'_> {
     fn sections_along(&self, path: &[[f64; 2]], out: &mut Vec<u32>) {
         let start = out.len();
         for point in samples(path) {
-            if let Some(section) = self.directory.road.section_at(corner_at(point)) {
-                if !out[start..].contains(&section) {
-                    out.push(section);
-                }
+            if let Some(section) = self.directory.road.section_at(corner_at(point))
+                && !out[start..].contains(&section)
+            {
+                out.push(section);
             }
         }
     }
