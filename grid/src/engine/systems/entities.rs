@@ -1,5 +1,6 @@
 //! Road-cell and section entities, made on first use: a cell gets one when a defect first covers
-//! it, a section when a cell of it or a pass over it first needs one. The road map says which
+//! it, a section when a cell of it or a phone's pass over it first needs one (a patrol's pass
+//! writes only `Directory::last_patrol_t`, by section number). The road map says which
 //! cells have theirs.
 
 use bevy_ecs::prelude::{Entity, World};

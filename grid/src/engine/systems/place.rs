@@ -34,8 +34,8 @@ pub const MAX_OUTLINE_SIDE_M: f64 = 500.0;
 /// The longest pass path, metres (a long patrol drive; more is refused rather than walked).
 pub const MAX_PASS_M: f64 = 100_000.0;
 
-/// Finds the road cells of every accepted record and the sections of every pass (creating section
-/// entities); refuses observations that have no road cell.
+/// Finds the road cells of every accepted record and the sections of every pass (by number);
+/// refuses observations that have no road cell.
 pub fn place_observations(world: &mut World) {
     let rules = world.resource::<Rules>().clone();
     let sectioning = world
@@ -278,7 +278,7 @@ impl Placer<'_> {
         Ok(())
     }
 
-    /// The sections a path crosses, found at its `samples`, into `out`.
+    /// The sections a path crosses, by number, found at its `samples`, into `out`.
     fn sections_along(&self, path: &[[f64; 2]], out: &mut Vec<u32>) {
         let start = out.len();
         for point in samples(path) {
