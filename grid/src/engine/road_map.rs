@@ -14,7 +14,7 @@
 //! through the block it has just looked up (one more load), not through a second hash table.
 
 // bevy_platform's maps hash with foldhash and a fixed seed: fast, and the same on every run.
-use bevy_ecs::entity::{EntityGeneration, EntityIndex};
+use bevy_ecs::entity::EntityIndex;
 use bevy_ecs::prelude::Entity;
 use bevy_platform::collections::HashMap;
 
@@ -22,7 +22,7 @@ use smallvec::SmallVec;
 
 use crate::cell::Cell;
 use crate::engine::prefetch::prefetch;
-use crate::engine::state::Corner;
+use crate::engine::state::{Corner, naming_index};
 use crate::road_grid::RoadGrid;
 
 /// Side of a block of corners, metres (a block's road cells fit the 64 bits of its mask).
@@ -49,10 +49,9 @@ struct Block {
 
 /// The entities of a block's cells that carry evidence, by bit, each by its index alone.
 ///
-/// The engine never despawns an entity, so every entity it has is of its index's first
-/// generation and the index names it (`Entity::from_index`). Four bytes a slot instead of eight
-/// halve the slots' memory, which grows with every block that gains evidence; `set_cell` refuses
-/// an entity of a later generation rather than store what would name another.
+/// The index names the entity (`naming_index`). Four bytes a slot instead of eight halve the
+/// slots' memory, which grows with every block that gains evidence; `set_cell` refuses an entity
+/// of a later generation rather than store what would name another.
 type Slots = [Option<EntityIndex>; 64];
 
 /// Blocks' slots per segment of `SlotTable` (a quarter of a MiB).
@@ -402,9 +401,9 @@ impl RoadMap {
     /// if the entity is not of its index's first generation (`Slots`: the engine never despawns,
     /// so that cannot happen).
     pub fn set_cell(&mut self, corner: Corner, entity: Entity) -> bool {
-        if entity.generation() != EntityGeneration::FIRST {
+        let Some(index) = naming_index(entity) else {
             return false;
-        }
+        };
         let (block, bit) = block_and_bit(corner);
         let Some(entry) = self.index.get(block).and_then(|n| self.blocks.get_mut(n)) else {
             return false;
@@ -419,7 +418,7 @@ impl RoadMap {
         }
         match self.cells.get_mut(entry.cells as usize - 1) {
             Some(slots) => {
-                slots[bit as usize] = Some(entity.index());
+                slots[bit as usize] = Some(index);
                 true
             }
             None => false,
@@ -514,6 +513,7 @@ fn block_and_bit(corner: Corner) -> ((i32, i32), u32) {
 mod tests {
     use super::*;
     use crate::network::RoadNetwork;
+    use bevy_ecs::entity::EntityGeneration;
 
     const NETWORK: &str = include_str!("../../tests/data/crossing_roads.geojson");
 

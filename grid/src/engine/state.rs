@@ -109,11 +109,18 @@ pub struct RoadCell {
     pub defects: SmallVec<[CellDefect; 2]>,
 }
 
+/// The index that alone names an entity, where the engine keeps entities by index to save memory
+/// (the road map's slots, `CellDefect`, `Evidence`; `Entity::from_index` gives the entity back).
+/// The engine never despawns, so every entity it has is of its index's first generation; `None`
+/// for one of a later generation, which its index alone would not name.
+pub fn naming_index(entity: Entity) -> Option<EntityIndex> {
+    (entity.generation() == EntityGeneration::FIRST).then(|| entity.index())
+}
+
 /// A defect as a cell lists it: enough to pick one by kind and age without fetching it.
 ///
 /// Twelve bytes, so that a cell's two inline fit its row's line (`RoadCell`): the defect's entity
-/// by its index alone (the engine never despawns, so every entity is of its index's first
-/// generation: `Entity::from_index`), and its number (id − 1).
+/// by its index alone (`naming_index`), and its number (id − 1).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CellDefect {
     index: EntityIndex,
@@ -126,9 +133,8 @@ impl CellDefect {
     /// A defect as cells list it; `None` for an entity of a later generation than its index's
     /// first, which its index alone would not name, or an id that is not a defect's.
     pub fn new(entity: Entity, id: u64, kind: DefectKind) -> Option<CellDefect> {
-        (entity.generation() == EntityGeneration::FIRST).then_some(())?;
         Some(CellDefect {
-            index: entity.index(),
+            index: naming_index(entity)?,
             number: defect_number(id)?,
             kind,
         })
@@ -190,9 +196,9 @@ pub fn tile_of(point: [f64; 2]) -> (i32, i32) {
 /// bulk of what the engine keeps (a million pieces in the benchmark), and what the trust rules
 /// and codes scan.
 ///
-/// The evidence id (the record's sequence number) shares a word with the source and `near`: ids below 2⁵⁶ (more records than the engine could apply in two thousand years at a
-/// million a second). The device is kept by its entity's index: the engine never despawns, so
-/// every entity is of its index's first generation (`Entity::from_index`).
+/// The evidence id (the record's sequence number) shares a word with the source and `near`: ids
+/// below 2⁵⁶ (more records than the engine could apply in two thousand years at a million a
+/// second). The device is kept by its entity's index (`naming_index`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Evidence {
     /// The id in the low `ID_BITS` bits; above them the source (two bits) and `near` (one).
@@ -217,9 +223,10 @@ impl Evidence {
         device: Entity,
         confidence: f32,
     ) -> Option<Evidence> {
-        if id >> ID_BITS != 0 || device.generation() != EntityGeneration::FIRST {
+        if id >> ID_BITS != 0 {
             return None;
         }
+        let device = naming_index(device)?;
         let source = match source {
             Source::Vehicle => 0,
             Source::Camera => 1,
@@ -229,7 +236,7 @@ impl Evidence {
         Some(Evidence {
             packed: id | source << ID_BITS,
             t,
-            device: device.index(),
+            device,
             confidence,
         })
     }
